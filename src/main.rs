@@ -1,3 +1,5 @@
-fn main() {
-    println!("kmod-ready skeleton");
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    kmod_ready::main(std::env::args_os())
 }

@@ -1,0 +1,228 @@
+//! The command line: its definition and the parsers for each argument.
+//!
+//! Every parser returns a one-line reason; clap adds the argument's name.
+
+use std::ffi::OsString;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use clap::builder::TypedValueParser;
+use clap::{Args, Parser, ValueEnum};
+
+use crate::status::EXIT_STATUS_HELP;
+
+pub const DEFAULT_TIMEOUT: &str = "10s";
+/// Waiting longer than this at boot is a mistake, not a setting.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The longest alias the kernel or modprobe.d could ask for is far below this.
+pub const MAX_NAME_LEN: usize = 255;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kmod-ready",
+    version,
+    about = "Load kernel modules through libkmod and wait until they are usable",
+    long_about = "Load kernel modules through libkmod, as `modprobe MODULE` would, and wait \
+until the files that make them usable exist (for nf_conntrack: \
+/proc/sys/net/netfilter/nf_conntrack_max and /sys/module/nf_conntrack/parameters/hashsize). \
+Meant for ExecStartPre= of snap.microk8s.daemon-kubelite.service.",
+    after_help = EXIT_STATUS_HELP
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub load: LoadArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Modules (or aliases) to load and wait for
+    #[arg(value_name = "MODULE", required = true, value_parser = os_parser(parse_module_name))]
+    pub modules: Vec<String>,
+
+    /// How long to wait for the modules to become ready: 500ms, 10s, 1m
+    #[arg(long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT,
+          value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub timeout: Duration,
+
+    /// Also wait for this path (under /proc/sys or /sys); repeatable
+    #[arg(long = "wait-for", value_name = "PATH", value_parser = os_parser(parse_wait_path))]
+    pub wait_for: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Where to log: the journal when stderr is connected to it (auto), or always one of them
+    #[arg(long, value_name = "TARGET", value_enum, default_value_t = LogTarget::Auto, global = true)]
+    pub log: LogTarget,
+
+    /// Log more (repeat for more detail)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Log less: warnings only; twice: errors only
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "verbose")]
+    pub quiet: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogTarget {
+    Auto,
+    Journal,
+    Stderr,
+}
+
+/// Lets a parser see arguments that are not UTF-8, to reject them by name.
+fn os_parser<T: Clone + Send + Sync + 'static>(
+    parse: fn(&std::ffi::OsStr) -> Result<T, String>,
+) -> impl TypedValueParser<Value = T> {
+    clap::builder::OsStringValueParser::new().try_map(move |raw: OsString| parse(&raw))
+}
+
+/// Accepts a module name or alias as modprobe would take it, and nothing
+/// that could name a path or break a log line.
+pub fn parse_module_name(raw: &std::ffi::OsStr) -> Result<String, String> {
+    let name = raw
+        .to_str()
+        .ok_or_else(|| "module names must be valid UTF-8".to_string())?;
+    if name.is_empty() {
+        return Err("module name is empty".into());
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(format!("module name is longer than {MAX_NAME_LEN} bytes"));
+    }
+    if name == "." || name == ".." || name.contains('/') {
+        return Err("a module name is not a path: give the name, e.g. nf_conntrack".into());
+    }
+    if let Some(bad) = name.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("module names cannot contain {bad:?}"));
+    }
+    if name.starts_with('-') {
+        return Err("module names cannot start with '-'".into());
+    }
+    Ok(name.to_string())
+}
+
+fn parse_timeout(raw: &str) -> Result<Duration, String> {
+    let timeout = parse_duration(raw)?;
+    if timeout.is_zero() {
+        return Err("the timeout must be longer than zero".into());
+    }
+    if timeout > MAX_TIMEOUT {
+        return Err("the timeout must be at most 1h".into());
+    }
+    Ok(timeout)
+}
+
+/// Parses `500ms`, `10s`, `2m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let help = "expected a whole number with ms, s, m or h, e.g. 500ms, 10s, 1m";
+    let digits_end = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(digits_end);
+    if number.is_empty() {
+        return Err(help.into());
+    }
+    let value: u64 = number.parse().map_err(|_| help.to_string())?;
+    let millis_per_unit: u64 = match unit {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(help.into()),
+    };
+    value
+        .checked_mul(millis_per_unit)
+        .map(Duration::from_millis)
+        .ok_or_else(|| "duration is too large".to_string())
+}
+
+/// `--wait-for` names a file the kernel creates: only /proc/sys and /sys,
+/// absolute, without `..`, so a typo cannot make us wait on arbitrary files.
+fn parse_wait_path(raw: &std::ffi::OsStr) -> Result<PathBuf, String> {
+    let text = raw
+        .to_str()
+        .ok_or_else(|| "the path must be valid UTF-8".to_string())?;
+    let path = Path::new(text);
+    if !path.is_absolute() {
+        return Err("the path must be absolute, under /proc/sys/ or /sys/".into());
+    }
+    if path
+        .components()
+        .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
+    {
+        return Err("the path must not contain '.' or '..'".into());
+    }
+    let under = |dir: &str| path.starts_with(dir) && path != Path::new(dir);
+    if !(under("/proc/sys") || under("/sys")) {
+        return Err("only paths under /proc/sys/ or /sys/ can be waited for".into());
+    }
+    Ok(path.to_path_buf())
+}
+
+/// Parses the command line. A usage error becomes its first line, so that
+/// `systemctl status` shows the reason rather than clap's usage block.
+pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, clap::Error> {
+    Cli::try_parse_from(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        for bad in [
+            "",
+            "-1",
+            "1.5s",
+            "s",
+            "10 s",
+            "1d",
+            "99999999999999999999",
+            "18446744073709551615h",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(parse_timeout("0s").is_err());
+        assert!(parse_timeout("61m").is_err());
+        assert_eq!(parse_timeout("1h"), Ok(MAX_TIMEOUT));
+    }
+
+    #[test]
+    fn wait_paths() {
+        assert!(parse_wait_path("/proc/sys/net/bridge/bridge-nf-call-iptables".as_ref()).is_ok());
+        assert!(parse_wait_path("/sys/module/overlay".as_ref()).is_ok());
+        for bad in [
+            "/etc/passwd",
+            "sys/module/x",
+            "/sys/../etc/shadow",
+            "/sys",
+            "/proc/sys",
+            "/proc/1/environ",
+        ] {
+            assert!(
+                parse_wait_path(bad.as_ref()).is_err(),
+                "{bad:?} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn module_names() {
+        assert!(parse_module_name("nf_conntrack".as_ref()).is_ok());
+        assert!(parse_module_name("nf-conntrack-ipv4".as_ref()).is_ok());
+        for bad in ["", "../x", "a/b", "..", "a b", "a\tb", "-x"] {
+            assert!(
+                parse_module_name(bad.as_ref()).is_err(),
+                "{bad:?} was accepted"
+            );
+        }
+        assert!(parse_module_name("x".repeat(256).as_ref()).is_err());
+    }
+}

@@ -1,0 +1,123 @@
+//! What "ready" means for a module: the files that must exist before the
+//! program that needs the module (kube-proxy, for nf_conntrack) can start.
+
+use std::path::{Path, PathBuf};
+
+use crate::system::{normalize_module_name, Root};
+
+/// The paths kube-proxy and the kubelet touch, per module. Anything not
+/// listed here is ready once `/sys/module/NAME` is live.
+fn known_paths(module: &str) -> Option<&'static [&'static str]> {
+    Some(match module {
+        // kube-proxy writes both at start-up (conntrack max and hashsize).
+        "nf_conntrack" => &[
+            "/proc/sys/net/netfilter/nf_conntrack_max",
+            "/sys/module/nf_conntrack/parameters/hashsize",
+        ],
+        // kubeadm/kubelet preflight reads it; Kubernetes needs it set to 1.
+        "br_netfilter" => &["/proc/sys/net/bridge/bridge-nf-call-iptables"],
+        _ => return None,
+    })
+}
+
+/// One module and the paths that must exist for it to be usable.
+#[derive(Clone, Debug)]
+pub struct Requirement {
+    /// The name as given on the command line (may be an alias).
+    pub module: String,
+    pub paths: Vec<PathBuf>,
+}
+
+impl Requirement {
+    pub fn new(module: &str) -> Requirement {
+        let name = normalize_module_name(module);
+        let paths = match known_paths(&name) {
+            Some(paths) => paths.iter().map(PathBuf::from).collect(),
+            None => vec![sys_module_dir(&name)],
+        };
+        Requirement {
+            module: module.to_string(),
+            paths,
+        }
+    }
+
+    /// A built-in module with no parameters has no `/sys/module/NAME` at
+    /// all; once libkmod says it is built in, only its other paths count.
+    pub fn drop_sys_module_dir(&mut self, name: &str) {
+        let dir = sys_module_dir(name);
+        self.paths.retain(|p| p != &dir);
+    }
+
+    /// The paths that are not there (or, for a module directory, not live).
+    pub fn missing(&self, root: &Root) -> Vec<PathBuf> {
+        self.paths
+            .iter()
+            .filter(|path| !is_present(root, path))
+            .cloned()
+            .collect()
+    }
+
+    pub fn is_ready(&self, root: &Root) -> bool {
+        self.paths.iter().all(|path| is_present(root, path))
+    }
+}
+
+/// `/sys/module/NAME` for a module's kernel name.
+pub fn sys_module_dir(name: &str) -> PathBuf {
+    Path::new("/sys/module").join(normalize_module_name(name))
+}
+
+/// A path is present when it exists; a `/sys/module/NAME` directory also
+/// needs `initstate` to say `live` when it has one, because the directory
+/// appears before the module's init function has run. Built-in modules have
+/// no `initstate`.
+fn is_present(root: &Root, path: &Path) -> bool {
+    let full = root.path(path);
+    if !full.exists() {
+        return false;
+    }
+    let is_module_dir = path.parent() == Some(Path::new("/sys/module"));
+    if !is_module_dir {
+        return true;
+    }
+    match std::fs::read_to_string(full.join("initstate")) {
+        Ok(state) => state.trim() == "live",
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conntrack_needs_what_kube_proxy_writes() {
+        let req = Requirement::new("nf_conntrack");
+        assert_eq!(
+            req.paths,
+            vec![
+                PathBuf::from("/proc/sys/net/netfilter/nf_conntrack_max"),
+                PathBuf::from("/sys/module/nf_conntrack/parameters/hashsize")
+            ]
+        );
+        assert_eq!(
+            Requirement::new("ip-vs").paths,
+            vec![PathBuf::from("/sys/module/ip_vs")]
+        );
+    }
+
+    #[test]
+    fn module_dir_needs_live_initstate() {
+        let dir = std::env::temp_dir().join(format!("kmod-ready-unit-{}", std::process::id()));
+        let module = dir.join("sys/module/overlay");
+        std::fs::create_dir_all(&module).unwrap();
+        let root = Root::new(&dir);
+        let req = Requirement::new("overlay");
+        assert!(req.is_ready(&root), "no initstate: built in, ready");
+        std::fs::write(module.join("initstate"), "coming\n").unwrap();
+        assert!(!req.is_ready(&root));
+        std::fs::write(module.join("initstate"), "live\n").unwrap();
+        assert!(req.is_ready(&root));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,57 @@
+//! Exit statuses, in the style of sysexits(3).
+//!
+//! `systemctl status` shows only the number of a failed `ExecStartPre=`, so
+//! each number stands for one class of cause; the log line printed next to it
+//! names the cause and the fix.
+
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Every module is ready (or, for `check`, the node is ready).
+    Ready,
+    /// `check` only: the node is not ready.
+    NotReady,
+    /// EX_USAGE: bad command line.
+    Usage,
+    /// EX_UNAVAILABLE: module not found, or could not be loaded.
+    Unavailable,
+    /// EX_TEMPFAIL: loaded, but not ready before the timeout (or interrupted).
+    TimedOut,
+    /// EX_NOPERM: the kernel or the environment does not permit loading.
+    NotPermitted,
+    /// EX_CONFIG: the system's configuration prevents loading.
+    BadConfig,
+}
+
+impl Status {
+    pub const fn code(self) -> u8 {
+        match self {
+            Status::Ready => 0,
+            Status::NotReady => 1,
+            Status::Usage => 64,
+            Status::Unavailable => 69,
+            Status::TimedOut => 75,
+            Status::NotPermitted => 77,
+            Status::BadConfig => 78,
+        }
+    }
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> ExitCode {
+        ExitCode::from(status.code())
+    }
+}
+
+/// The table printed by `--help` and repeated in README and the man page.
+pub const EXIT_STATUS_HELP: &str = "\
+Exit status:
+   0  every module is ready
+  64  usage error (bad option, module name, duration or path)
+  69  module not found, or could not be loaded (also: libkmod.so.2 missing)
+  75  not ready before --timeout ran out, or interrupted by SIGTERM/SIGINT
+  77  not permitted (no CAP_SYS_MODULE, container, lockdown or signature,
+      module_blacklist= on the kernel command line)
+  78  bad configuration (alias blacklisted in modprobe.d, bad module options)
+kmod-ready check exits 0 when ready, 1 when not, 64 on a usage error.";

@@ -1,0 +1,203 @@
+//! Facts about the running system, read under a root directory.
+//!
+//! The root is `/` except in tests, where `KMOD_READY_ROOT` points at a
+//! fixture tree standing in for it (as zram-generator's
+//! `ZRAM_GENERATOR_ROOT` does). Only files are read here; nothing is written.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The environment variable that moves `/` for the test suite.
+pub const ROOT_ENV: &str = "KMOD_READY_ROOT";
+
+#[derive(Clone, Debug)]
+pub struct Root {
+    prefix: PathBuf,
+}
+
+impl Root {
+    pub fn new(prefix: impl Into<PathBuf>) -> Root {
+        Root {
+            prefix: prefix.into(),
+        }
+    }
+
+    pub fn from_env() -> Root {
+        match std::env::var_os(ROOT_ENV) {
+            Some(prefix) if !prefix.is_empty() => Root::new(prefix),
+            _ => Root::new("/"),
+        }
+    }
+
+    pub fn is_system_root(&self) -> bool {
+        self.prefix == Path::new("/")
+    }
+
+    /// Where the absolute path `path` of the system lives under this root.
+    pub fn path(&self, path: impl AsRef<Path>) -> PathBuf {
+        let path = path.as_ref();
+        self.prefix.join(path.strip_prefix("/").unwrap_or(path))
+    }
+
+    pub fn exists(&self, path: impl AsRef<Path>) -> bool {
+        self.path(path).exists()
+    }
+
+    pub fn read_trimmed(&self, path: impl AsRef<Path>) -> io::Result<String> {
+        fs::read_to_string(self.path(path)).map(|s| s.trim_end().to_string())
+    }
+
+    /// The running kernel's release, as the kernel itself reports it.
+    pub fn kernel_release(&self) -> String {
+        self.read_trimmed("/proc/sys/kernel/osrelease")
+            .ok()
+            .filter(|release| !release.is_empty())
+            .or_else(|| uname_release().filter(|_| self.is_system_root()))
+            .unwrap_or_else(|| "unknown".to_string())
+    }
+
+    /// The module directory of `release` (`/lib/modules/R`, or
+    /// `/usr/lib/modules/R` on systems that keep modules only there), as a
+    /// system path, if it exists.
+    pub fn module_dir(&self, release: &str) -> Option<PathBuf> {
+        ["/lib/modules", "/usr/lib/modules"]
+            .iter()
+            .map(|base| Path::new(base).join(release))
+            .find(|dir| self.path(dir).is_dir())
+    }
+
+    /// The kernel releases that have a module directory, newest name last.
+    pub fn installed_releases(&self) -> Vec<String> {
+        let mut releases: Vec<String> = fs::read_dir(self.path("/lib/modules"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|entry| {
+                entry.path().join("modules.dep").exists() || entry.path().join("kernel").is_dir()
+            })
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect();
+        releases.sort();
+        releases
+    }
+
+    /// The container manager we run under, if any: systemd's
+    /// `/run/systemd/container`, else `container=` in PID 1's environment.
+    pub fn container(&self) -> Option<String> {
+        if let Ok(name) = self.read_trimmed("/run/systemd/container") {
+            if !name.is_empty() {
+                return Some(name);
+            }
+        }
+        let environ = fs::read(self.path("/proc/1/environ")).ok()?;
+        environ
+            .split(|&b| b == 0)
+            .filter_map(|var| var.strip_prefix(b"container="))
+            .map(|value| String::from_utf8_lossy(value).into_owned())
+            .find(|value| !value.is_empty())
+    }
+
+    pub fn kernel_cmdline(&self) -> String {
+        self.read_trimmed("/proc/cmdline").unwrap_or_default()
+    }
+
+    /// The kernel lockdown mode when it is active (`integrity` or
+    /// `confidentiality`), from securityfs.
+    pub fn lockdown(&self) -> Option<String> {
+        let text = self.read_trimmed("/sys/kernel/security/lockdown").ok()?;
+        let active = text.split_whitespace().find(|w| w.starts_with('['))?;
+        let mode = active.trim_matches(|c| c == '[' || c == ']');
+        (mode != "none").then(|| mode.to_string())
+    }
+
+    /// `kernel.modules_disabled=1` forbids loading until the next boot.
+    pub fn modules_disabled(&self) -> bool {
+        self.read_trimmed("/proc/sys/kernel/modules_disabled")
+            .map(|v| v == "1")
+            .unwrap_or(false)
+    }
+}
+
+fn uname_release() -> Option<String> {
+    nix::sys::utsname::uname()
+        .ok()
+        .and_then(|u| u.release().to_str().map(str::to_string))
+}
+
+/// The modules that `module_blacklist=` on the kernel command line forbids;
+/// the kernel refuses them with EPERM whatever modprobe.d says.
+pub fn cmdline_module_blacklist(cmdline: &str) -> Vec<String> {
+    cmdline_words(cmdline)
+        .iter()
+        .filter_map(|word| word.strip_prefix("module_blacklist="))
+        .flat_map(|list| list.split(','))
+        .filter(|name| !name.is_empty())
+        .map(|name| name.replace('-', "_"))
+        .collect()
+}
+
+/// Splits a kernel command line into words as the kernel does: on spaces,
+/// keeping double-quoted parts together and dropping the quotes.
+pub fn cmdline_words(cmdline: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut in_word = false;
+    for c in cmdline.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            c if c.is_ascii_whitespace() && !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+/// Whether this process may load modules: CAP_SYS_MODULE in its effective
+/// set. `None` when /proc/self/status cannot tell.
+pub fn has_cap_sys_module() -> Option<bool> {
+    const CAP_SYS_MODULE: u32 = 16;
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let hex = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))?
+        .trim();
+    let caps = u64::from_str_radix(hex, 16).ok()?;
+    Some(caps & (1 << CAP_SYS_MODULE) != 0)
+}
+
+/// Module names are the same with `-` or `_`; the kernel uses `_`.
+pub fn normalize_module_name(name: &str) -> String {
+    name.replace('-', "_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmdline_blacklist_is_read_with_quotes() {
+        let cmdline = r#"BOOT_IMAGE=/vmlinuz root=UUID=x "module_blacklist=nf_conntrack,nouveau" quiet module_blacklist=br-netfilter"#;
+        assert_eq!(
+            cmdline_module_blacklist(cmdline),
+            vec!["nf_conntrack", "nouveau", "br_netfilter"]
+        );
+        assert!(cmdline_module_blacklist("quiet splash").is_empty());
+        assert_eq!(cmdline_words(r#"a="b c" d"#), vec!["a=b c", "d"]);
+    }
+}

@@ -1,0 +1,75 @@
+//! Waiting, bounded, until a condition holds.
+//!
+//! procfs and sysfs do not report new entries through inotify, so we poll:
+//! first after 1 ms, then less often, never less often than every 4 ms, so
+//! a path is seen within a few milliseconds of its creation at a cost of a
+//! few stat calls per poll. The sleep is a poll(2) on a signalfd, so that
+//! SIGTERM (systemd stopping the unit) or SIGINT ends the wait at once.
+
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+pub const FIRST_INTERVAL: Duration = Duration::from_millis(1);
+pub const MAX_INTERVAL: Duration = Duration::from_millis(4);
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Ready,
+    TimedOut,
+    Interrupted(Signal),
+}
+
+/// Calls `is_ready` until it returns true, `deadline` passes, or SIGTERM or
+/// SIGINT arrives.
+pub fn wait_until(deadline: Instant, mut is_ready: impl FnMut() -> bool) -> Outcome {
+    let signals = TerminationSignals::block();
+    let mut interval = FIRST_INTERVAL;
+    loop {
+        if is_ready() {
+            return Outcome::Ready;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Outcome::TimedOut;
+        }
+        let nap = interval.min(deadline - now);
+        if let Some(signal) = signals.as_ref().and_then(|s| s.wait(nap)) {
+            return Outcome::Interrupted(signal);
+        }
+        if signals.is_none() {
+            std::thread::sleep(nap);
+        }
+        interval = (interval * 2).min(MAX_INTERVAL);
+    }
+}
+
+/// SIGTERM and SIGINT, blocked and read from a signalfd while we wait.
+struct TerminationSignals {
+    fd: SignalFd,
+}
+
+impl TerminationSignals {
+    fn block() -> Option<TerminationSignals> {
+        let mut set = SigSet::empty();
+        set.add(Signal::SIGTERM);
+        set.add(Signal::SIGINT);
+        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).ok()?;
+        let fd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).ok()?;
+        Some(TerminationSignals { fd })
+    }
+
+    /// Sleeps for `nap` (rounded up to whole milliseconds) unless a signal
+    /// comes first; returns that signal.
+    fn wait(&self, nap: Duration) -> Option<Signal> {
+        let millis = u16::try_from(nap.as_micros().div_ceil(1000)).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+        // EINTR or another error only shortens this nap.
+        let _ = poll(&mut fds, PollTimeout::from(millis));
+        let info = self.fd.read_signal().ok().flatten()?;
+        Signal::try_from(info.ssi_signo as i32).ok()
+    }
+}
