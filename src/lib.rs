@@ -21,7 +21,7 @@ use load::{Facts, Failure, Loaded};
 use logging::message_id;
 use readiness::{sys_module_dir, Requirement};
 use status::Status;
-use system::{normalize_module_name, Root};
+use system::Root;
 
 /// The whole program; `main` only calls this.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
@@ -147,9 +147,11 @@ fn load_missing(
     for index in to_probe {
         let module = &modules[index];
         let outcome = load::load(&ctx, facts, module)?;
+        let requirement = &mut requirements[index];
+        requirement.resolve_alias(&outcome.resolved);
         // A built-in module without parameters has no /sys/module entry.
-        if outcome.builtin.contains(&normalize_module_name(module)) {
-            requirements[index].drop_sys_module_dir(module);
+        for builtin in &outcome.builtin {
+            requirement.drop_sys_module_dir(builtin);
         }
         loaded.inserted.extend(outcome.inserted);
         loaded.builtin.extend(outcome.builtin);

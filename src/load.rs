@@ -85,6 +85,8 @@ pub struct Loaded {
     pub inserted: Vec<String>,
     /// Modules the name resolved to that are built into the kernel.
     pub builtin: Vec<String>,
+    /// Every module the name resolved to (itself, unless it is an alias).
+    pub resolved: Vec<String>,
 }
 
 pub fn open_libkmod(modules: &[String]) -> Result<Libkmod, Failure> {
@@ -150,6 +152,7 @@ pub fn load(ctx: &Context, facts: &Facts, name: &str) -> Result<Loaded, Failure>
     let mut loaded = Loaded::default();
     for module in &modules {
         let module_name = module.name();
+        loaded.resolved.push(module_name.clone());
         if module.initstate() == InitState::Builtin {
             log::info!(KMOD_MODULE = module_name.as_str(); "{module_name}: built into the kernel, nothing to load");
             loaded.builtin.push(module_name);

@@ -41,6 +41,14 @@ impl Requirement {
         }
     }
 
+    /// An alias is ready when the modules it resolves to are: when this
+    /// requirement is the plain `/sys/module/NAME` one, wait for theirs.
+    pub fn resolve_alias(&mut self, resolved: &[String]) {
+        if self.paths == [sys_module_dir(&self.module)] {
+            self.paths = resolved.iter().map(|name| sys_module_dir(name)).collect();
+        }
+    }
+
     /// A built-in module with no parameters has no `/sys/module/NAME` at
     /// all; once libkmod says it is built in, only its other paths count.
     pub fn drop_sys_module_dir(&mut self, name: &str) {

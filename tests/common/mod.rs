@@ -1,0 +1,149 @@
+//! Shared by the integration tests: fixture roots and running the binary.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_kmod-ready");
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+/// A copy of a fixture's `root/` in a fresh directory, with `@ROOT@`
+/// replaced by its path and module indexes built by the real `depmod`.
+pub struct FixtureRoot {
+    pub path: PathBuf,
+}
+
+impl Drop for FixtureRoot {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+impl FixtureRoot {
+    pub fn new(case: &str) -> FixtureRoot {
+        let path = std::env::temp_dir().join(format!("kmod-ready-{case}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        let root = FixtureRoot { path };
+        let source = Path::new(FIXTURES).join(case).join("root");
+        if source.exists() {
+            copy_tree(&source, &root.path, &root.path);
+        }
+        root.depmod();
+        root
+    }
+
+    /// Runs `depmod -b ROOT RELEASE` for each module tree in the fixture.
+    fn depmod(&self) {
+        let Ok(entries) = fs::read_dir(self.path.join("lib/modules")) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let release = entry.file_name().into_string().unwrap();
+            let out = Command::new(depmod())
+                .arg("-b")
+                .arg(&self.path)
+                .arg(&release)
+                .output()
+                .expect("depmod runs (Debian package kmod)");
+            assert!(out.status.success(), "depmod failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .env("KMOD_READY_ROOT", &self.path)
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("KMOD_LOG")
+            .arg("--log=stderr");
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    pub fn create(&self, path: &str) {
+        let full = self.path.join(path.trim_start_matches('/'));
+        fs::create_dir_all(full.parent().unwrap()).unwrap();
+        fs::write(full, "1\n").unwrap();
+    }
+}
+
+fn depmod() -> &'static str {
+    ["/usr/sbin/depmod", "/sbin/depmod"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("depmod is installed (Debian package kmod)")
+}
+
+fn copy_tree(from: &Path, to: &Path, root: &Path) {
+    for entry in fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target, root);
+        } else {
+            let text = fs::read(entry.path()).unwrap();
+            let text = String::from_utf8_lossy(&text).replace("@ROOT@", root.to_str().unwrap());
+            fs::write(&target, text).unwrap();
+        }
+    }
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The number of milliseconds in the summary line "… ready in N ms (…)".
+pub fn reported_millis(stderr: &str) -> u64 {
+    let (_, after) = stderr.split_once(" ready in ").expect("a summary line");
+    after.split(' ').next().unwrap().parse().unwrap()
+}
+
+/// Makes the kernel answer `errno` to init_module and finit_module for the
+/// child: a seccomp filter standing in for a kernel that refuses a module
+/// (lockdown, signature, module_blacklist=), which this machine's kernel,
+/// built without module support, cannot do for real. The qemu tests load
+/// real modules.
+pub fn refuse_module_loading(command: &mut Command, errno: i32) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe prctl calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let stmt = |code: u16, k: u32, jt: u8, jf: u8| libc::sock_filter { code, jt, jf, k };
+            const LD_W_ABS: u16 = 0x20;
+            const JEQ_K: u16 = 0x15;
+            const RET_K: u16 = 0x06;
+            let mut filter = [
+                stmt(LD_W_ABS, 0, 0, 0), // seccomp_data.nr
+                stmt(JEQ_K, libc::SYS_init_module as u32, 2, 0),
+                stmt(JEQ_K, libc::SYS_finit_module as u32, 1, 0),
+                stmt(RET_K, 0x7fff_0000, 0, 0), // SECCOMP_RET_ALLOW
+                stmt(RET_K, 0x0005_0000 | errno as u32, 0, 0), // SECCOMP_RET_ERRNO
+            ];
+            let program = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_mut_ptr(),
+            };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &program as *const _) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+pub fn errno_by_name(name: &str) -> i32 {
+    match name {
+        "EPERM" => libc::EPERM,
+        "ENOEXEC" => libc::ENOEXEC,
+        "EKEYREJECTED" => libc::EKEYREJECTED,
+        "ENOSYS" => libc::ENOSYS,
+        other => panic!("unknown errno name {other}"),
+    }
+}
