@@ -22,7 +22,9 @@ impl Drop for FixtureRoot {
 
 impl FixtureRoot {
     pub fn new(case: &str) -> FixtureRoot {
-        let path = std::env::temp_dir().join(format!("kmod-ready-{case}-{}", std::process::id()));
+        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("kmod-ready-{case}-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir_all(&path).unwrap();
         let root = FixtureRoot { path };
