@@ -67,8 +67,12 @@ impl TerminationSignals {
     fn wait(&self, nap: Duration) -> Option<Signal> {
         let millis = u16::try_from(nap.as_micros().div_ceil(1000)).unwrap_or(u16::MAX);
         let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
-        // EINTR or another error only shortens this nap.
-        let _ = poll(&mut fds, PollTimeout::from(millis));
+        // EINTR or another error only shortens this nap. Reading the
+        // signalfd only when it is readable keeps each poll cheap.
+        let readable = poll(&mut fds, PollTimeout::from(millis)).is_ok_and(|n| n > 0);
+        if !readable {
+            return None;
+        }
         let info = self.fd.read_signal().ok().flatten()?;
         Signal::try_from(info.ssi_signo as i32).ok()
     }

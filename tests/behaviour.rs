@@ -14,12 +14,22 @@ fn path_appearing_while_waiting_is_seen() {
     let root = FixtureRoot::new("coming-times-out");
     let child = root
         .command()
-        .args(["krtest_coming", "--wait-for", "/proc/sys/net/krtest/ready", "--timeout", "5s"])
+        .args([
+            "krtest_coming",
+            "--wait-for",
+            "/proc/sys/net/krtest/ready",
+            "--timeout",
+            "5s",
+        ])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    std::fs::write(root.path.join("sys/module/krtest_coming/initstate"), "live\n").unwrap();
+    std::fs::write(
+        root.path.join("sys/module/krtest_coming/initstate"),
+        "live\n",
+    )
+    .unwrap();
     root.create("/proc/sys/net/krtest/ready");
     let out = child.wait_with_output().unwrap();
     let err = stderr(&out);
@@ -36,7 +46,10 @@ fn timeout_ends_the_wait_on_time() {
     let out = root.run(&["krtest_coming", "--timeout", "500ms"]);
     let took = started.elapsed();
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
-    assert!(took >= Duration::from_millis(500), "gave up early: {took:?}");
+    assert!(
+        took >= Duration::from_millis(500),
+        "gave up early: {took:?}"
+    );
     assert!(took <= Duration::from_millis(600), "gave up late: {took:?}");
 }
 
@@ -58,7 +71,10 @@ fn sigterm_while_waiting_exits_promptly() {
         let took = sent.elapsed();
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(75), "{name}: {err}");
-        assert!(took <= Duration::from_millis(100), "{name}: exited {took:?} after the signal");
+        assert!(
+            took <= Duration::from_millis(100),
+            "{name}: exited {took:?} after the signal"
+        );
         assert!(err.contains(&format!("krtest_coming: interrupted by {name} while waiting for /sys/module/krtest_coming; not ready")), "{err}");
     }
 }
@@ -67,7 +83,12 @@ fn sigterm_while_waiting_exits_promptly() {
 fn fast_path_does_not_open_libkmod() {
     let libkmod_opened = |case: &str, args: &[&str]| {
         let root = FixtureRoot::new(case);
-        let out = root.command().env("LD_DEBUG", "libs").args(args).output().unwrap();
+        let out = root
+            .command()
+            .env("LD_DEBUG", "libs")
+            .args(args)
+            .output()
+            .unwrap();
         stderr(&out).contains("libkmod.so.2")
     };
     assert!(!libkmod_opened("already-ready", &["nf_conntrack"]));
@@ -83,25 +104,43 @@ fn bad_arguments_are_one_line_and_exit_64() {
         (vec![b"--timeout", b"0", b"nf_conntrack"], "--timeout"),
         (vec![b"--timeout", b"2h", b"nf_conntrack"], "--timeout"),
         (vec![b"--timeout", b"soon", b"nf_conntrack"], "--timeout"),
-        (vec![b"--wait-for", b"/etc/passwd", b"nf_conntrack"], "--wait-for"),
-        (vec![b"--wait-for", b"proc/sys/x", b"nf_conntrack"], "--wait-for"),
-        (vec![b"--wait-for", b"/sys/../etc/shadow", b"nf_conntrack"], "--wait-for"),
+        (
+            vec![b"--wait-for", b"/etc/passwd", b"nf_conntrack"],
+            "--wait-for",
+        ),
+        (
+            vec![b"--wait-for", b"proc/sys/x", b"nf_conntrack"],
+            "--wait-for",
+        ),
+        (
+            vec![b"--wait-for", b"/sys/../etc/shadow", b"nf_conntrack"],
+            "--wait-for",
+        ),
         (vec![b"../x"], "MODULE"),
         (vec![b""], "MODULE"),
         (vec![b"nf conntrack"], "MODULE"),
         (vec![b"\xff\xfe"], "MODULE"),
         (vec![long.as_bytes()], "MODULE"),
         (vec![], "MODULE"),
-        (vec![b"--no-such-option", b"nf_conntrack"], "--no-such-option"),
+        (
+            vec![b"--no-such-option", b"nf_conntrack"],
+            "--no-such-option",
+        ),
         (vec![b"--log", b"syslog", b"nf_conntrack"], "--log"),
     ];
     for (args, named) in cases {
-        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| std::ffi::OsStr::from_bytes(a)).collect();
+        let args: Vec<&std::ffi::OsStr> = args
+            .iter()
+            .map(|a| std::ffi::OsStr::from_bytes(a))
+            .collect();
         let out = Command::new(BIN).args(&args).output().unwrap();
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(64), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err}");
-        assert!(err.contains(named), "{args:?}: does not name {named}: {err}");
+        assert!(
+            err.contains(named),
+            "{args:?}: does not name {named}: {err}"
+        );
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert!(out.stdout.is_empty());
     }
@@ -112,7 +151,13 @@ fn help_documents_the_exit_statuses() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8_lossy(&out.stdout);
-    for line in ["64  usage error", "69  module not found", "75  not ready before --timeout", "77  not permitted", "78  bad configuration"] {
+    for line in [
+        "64  usage error",
+        "69  module not found",
+        "75  not ready before --timeout",
+        "77  not permitted",
+        "78  bad configuration",
+    ] {
         assert!(help.contains(line), "--help lacks {line:?}");
     }
 }

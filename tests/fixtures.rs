@@ -30,9 +30,12 @@ fn run_case(case: &str) -> Result<(), String> {
     let mut command = root.command();
     if dir.join("drop-cap-sys-module").exists() {
         command = Command::new("setpriv");
-        command
-            .env("KMOD_READY_ROOT", &root.path)
-            .args(["--bounding-set=-sys_module", "--", BIN, "--log=stderr"]);
+        command.env("KMOD_READY_ROOT", &root.path).args([
+            "--bounding-set=-sys_module",
+            "--",
+            BIN,
+            "--log=stderr",
+        ]);
     }
     if let Ok(errno) = fs::read_to_string(dir.join("refuse")) {
         refuse_module_loading(&mut command, errno_by_name(errno.trim()));
@@ -45,17 +48,27 @@ fn run_case(case: &str) -> Result<(), String> {
         if let Some(code) = line.strip_prefix("status ") {
             let code: i32 = code.parse().unwrap();
             if out.status.code() != Some(code) {
-                return Err(format!("{case}: exit {:?}, expected {code}; stderr:\n{err}", out.status.code()));
+                return Err(format!(
+                    "{case}: exit {:?}, expected {code}; stderr:\n{err}",
+                    out.status.code()
+                ));
             }
         } else if let Some(text) = line.strip_prefix("stderr ") {
             match rest.find(text) {
                 Some(at) => rest = &rest[at + text.len()..],
-                None => return Err(format!("{case}: stderr lacks (in order) {text:?}; stderr:\n{err}")),
+                None => {
+                    return Err(format!(
+                        "{case}: stderr lacks (in order) {text:?}; stderr:\n{err}"
+                    ))
+                }
             }
         }
     }
     if !out.stdout.is_empty() {
-        return Err(format!("{case}: wrote to stdout: {}", String::from_utf8_lossy(&out.stdout)));
+        return Err(format!(
+            "{case}: wrote to stdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        ));
     }
     Ok(())
 }
@@ -70,9 +83,18 @@ fn fixture_cases() {
         .collect();
     cases.sort();
     assert!(cases.len() >= 14, "fixture cases went missing: {cases:?}");
-    let failures: Vec<String> = cases.iter().filter_map(|case| run_case(case).err()).collect();
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|case| run_case(case).err())
+        .collect();
     for case in &cases {
         println!("fixture {case}");
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

@@ -31,7 +31,17 @@ fn run_with_journal(case: &str, args: &[&str], with_socket: bool) -> Option<(Out
         "mount -t tmpfs none /run && mkdir -p /run/systemd/journal && {bind}exec \"$BIN\" \"$@\""
     );
     let out = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "--", "sh", "-c", &script, "sh", "--log=journal"])
+        .args([
+            "-m",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            &script,
+            "sh",
+            "--log=journal",
+        ])
         .args(args)
         .env("KMOD_READY_ROOT", &root.path)
         .env("SOCKET_DIR", &socket_dir)
@@ -39,7 +49,10 @@ fn run_with_journal(case: &str, args: &[&str], with_socket: bool) -> Option<(Out
         .output()
         .unwrap();
     if stderr(&out).contains("unshare failed") || stderr(&out).contains("unshare:") {
-        println!("skipped: cannot make a private mount namespace here: {}", stderr(&out));
+        println!(
+            "skipped: cannot make a private mount namespace here: {}",
+            stderr(&out)
+        );
         return None;
     }
     let mut entries = Vec::new();
@@ -57,17 +70,26 @@ fn run_with_journal(case: &str, args: &[&str], with_socket: bool) -> Option<(Out
 fn parse_native(mut data: &[u8]) -> Entry {
     let mut entry = Entry::new();
     while !data.is_empty() {
-        let eol = data.iter().position(|&b| b == b'\n').expect("a field ends with a newline");
+        let eol = data
+            .iter()
+            .position(|&b| b == b'\n')
+            .expect("a field ends with a newline");
         let line = &data[..eol];
         if let Some(eq) = line.iter().position(|&b| b == b'=') {
-            entry.insert(String::from_utf8_lossy(&line[..eq]).into(), String::from_utf8_lossy(&line[eq + 1..]).into());
+            entry.insert(
+                String::from_utf8_lossy(&line[..eq]).into(),
+                String::from_utf8_lossy(&line[eq + 1..]).into(),
+            );
             data = &data[eol + 1..];
         } else {
             let rest = &data[eol + 1..];
             let len = u64::from_le_bytes(rest[..8].try_into().unwrap()) as usize;
             let value = &rest[8..8 + len];
             assert_eq!(rest[8 + len], b'\n');
-            entry.insert(String::from_utf8_lossy(line).into(), String::from_utf8_lossy(value).into());
+            entry.insert(
+                String::from_utf8_lossy(line).into(),
+                String::from_utf8_lossy(value).into(),
+            );
             data = &rest[9 + len..];
         }
     }
@@ -83,32 +105,51 @@ fn find<'a>(entries: &'a [Entry], message_id: &str) -> &'a Entry {
 
 #[test]
 fn ready_summary_is_a_notice_with_its_fields() {
-    let Some((out, entries)) = run_with_journal("already-ready", &["nf_conntrack"], true) else { return };
+    let Some((out, entries)) = run_with_journal("already-ready", &["nf_conntrack"], true) else {
+        return;
+    };
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(out.stderr.is_empty(), "logged to stderr too: {}", stderr(&out));
+    assert!(
+        out.stderr.is_empty(),
+        "logged to stderr too: {}",
+        stderr(&out)
+    );
     let ready = find(&entries, "b2072fad9bef4abba80cce1d55829e1d");
     assert_eq!(ready["PRIORITY"], "5");
     assert_eq!(ready["SYSLOG_IDENTIFIER"], "kmod-ready");
     assert_eq!(ready["KMOD_MODULE"], "nf_conntrack");
-    assert!(ready["MESSAGE"].starts_with("nf_conntrack ready in "), "{ready:?}");
-    assert!(ready["KMOD_ELAPSED_USEC"].parse::<u64>().is_ok(), "{ready:?}");
+    assert!(
+        ready["MESSAGE"].starts_with("nf_conntrack ready in "),
+        "{ready:?}"
+    );
+    assert!(
+        ready["KMOD_ELAPSED_USEC"].parse::<u64>().is_ok(),
+        "{ready:?}"
+    );
 }
 
 #[test]
 fn failure_is_an_error_naming_module_release_and_errno() {
-    let Some((out, entries)) = run_with_journal("unknown-module", &["krtest_missing"], true) else { return };
+    let Some((out, entries)) = run_with_journal("unknown-module", &["krtest_missing"], true) else {
+        return;
+    };
     assert_eq!(out.status.code(), Some(69));
     let failed = find(&entries, "2bd8559d3e8a48dd9383593d3debc3b3");
     assert_eq!(failed["PRIORITY"], "3");
     assert_eq!(failed["KMOD_MODULE"], "krtest_missing");
     assert_eq!(failed["KMOD_KERNEL_RELEASE"], "6.1.0-test");
     assert_eq!(failed["KMOD_ERRNO"], "0");
-    assert!(failed["MESSAGE"].contains("not found in /lib/modules/6.1.0-test"), "{failed:?}");
+    assert!(
+        failed["MESSAGE"].contains("not found in /lib/modules/6.1.0-test"),
+        "{failed:?}"
+    );
 }
 
 #[test]
 fn blacklist_override_and_load_are_logged() {
-    let Some((out, entries)) = run_with_journal("blacklisted-by-name", &["krtest_bl"], true) else { return };
+    let Some((out, entries)) = run_with_journal("blacklisted-by-name", &["krtest_bl"], true) else {
+        return;
+    };
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let warning = find(&entries, "df02465a3d994f7ca0933779f2042992");
     assert_eq!(warning["PRIORITY"], "4");
@@ -121,7 +162,13 @@ fn blacklist_override_and_load_are_logged() {
 
 #[test]
 fn timeout_is_logged_with_its_message_id() {
-    let Some((out, entries)) = run_with_journal("coming-times-out", &["krtest_coming", "--timeout", "100ms"], true) else { return };
+    let Some((out, entries)) = run_with_journal(
+        "coming-times-out",
+        &["krtest_coming", "--timeout", "100ms"],
+        true,
+    ) else {
+        return;
+    };
     assert_eq!(out.status.code(), Some(75));
     let timed_out = find(&entries, "7a6a60d4fc50499599b2229f6549a519");
     assert_eq!(timed_out["PRIORITY"], "3");
@@ -130,10 +177,15 @@ fn timeout_is_logged_with_its_message_id() {
 
 #[test]
 fn missing_journal_falls_back_to_stderr() {
-    let Some((out, entries)) = run_with_journal("already-ready", &["nf_conntrack"], false) else { return };
+    let Some((out, entries)) = run_with_journal("already-ready", &["nf_conntrack"], false) else {
+        return;
+    };
     assert!(entries.is_empty());
     assert_eq!(out.status.code(), Some(0));
     let err = stderr(&out);
-    assert!(err.contains("the journal socket cannot be reached; logging to stderr"), "{err}");
+    assert!(
+        err.contains("the journal socket cannot be reached; logging to stderr"),
+        "{err}"
+    );
     assert!(err.contains("nf_conntrack ready in "), "{err}");
 }

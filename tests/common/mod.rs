@@ -24,7 +24,8 @@ impl FixtureRoot {
     pub fn new(case: &str) -> FixtureRoot {
         static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("kmod-ready-{case}-{}-{n}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("kmod-ready-{case}-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir_all(&path).unwrap();
         let root = FixtureRoot { path };
@@ -49,7 +50,11 @@ impl FixtureRoot {
                 .arg(&release)
                 .output()
                 .expect("depmod runs (Debian package kmod)");
-            assert!(out.status.success(), "depmod failed: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "depmod failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
 
@@ -131,7 +136,11 @@ pub fn refuse_module_loading(command: &mut Command, errno: i32) {
                 filter: filter.as_mut_ptr(),
             };
             if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-                || libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &program as *const _) != 0
+                || libc::prctl(
+                    libc::PR_SET_SECCOMP,
+                    libc::SECCOMP_MODE_FILTER,
+                    &program as *const _,
+                ) != 0
             {
                 return Err(std::io::Error::last_os_error());
             }
