@@ -1,0 +1,244 @@
+//! Reading configuration directories the way kmod and systemd do, for
+//! `kmod-ready check`: which `blacklist` line (file and line number) names a
+//! module, and which `modules-load.d` line lists it.
+//!
+//! libkmod can say *whether* a module is blacklisted, but not *where*; an
+//! admin needs the file and line to fix it. The parsers are pure functions
+//! over text (fuzzable); the walker applies the override rule shared by
+//! modprobe.d, modules-load.d and systemd drop-in directories: a file name in
+//! an earlier directory hides the same name in every later one, and the
+//! files that remain are read in the order of their names.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::system::{normalize_module_name, Root};
+
+/// Where libkmod reads modprobe.d files, highest precedence first.
+pub const MODPROBE_D_DIRS: [&str; 5] = [
+    "/etc/modprobe.d",
+    "/run/modprobe.d",
+    "/usr/local/lib/modprobe.d",
+    "/usr/lib/modprobe.d",
+    "/lib/modprobe.d",
+];
+
+/// Where systemd-modules-load reads modules-load.d files, highest first.
+pub const MODULES_LOAD_D_DIRS: [&str; 5] = [
+    "/etc/modules-load.d",
+    "/run/modules-load.d",
+    "/usr/local/lib/modules-load.d",
+    "/usr/lib/modules-load.d",
+    "/lib/modules-load.d",
+];
+
+/// A line of a configuration file that names a module.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Location {
+    /// The file, as a path of the system (not of the test root).
+    pub file: PathBuf,
+    /// 1-based; for a continued line, the line it starts on.
+    pub line: usize,
+}
+
+/// The logical lines of a modprobe.d file: a line ending in a backslash
+/// continues on the next one. Each comes with the number of the physical
+/// line it starts on (1-based).
+fn logical_lines(text: &str) -> Vec<(usize, String)> {
+    let mut lines = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (index, raw) in text.lines().enumerate() {
+        let (start, mut joined) = current.take().unwrap_or((index + 1, String::new()));
+        match raw.strip_suffix('\\') {
+            Some(head) => {
+                joined.push_str(head);
+                current = Some((start, joined));
+            }
+            None => {
+                joined.push_str(raw);
+                lines.push((start, joined));
+            }
+        }
+    }
+    // A backslash on the last line continues into nothing.
+    lines.extend(current);
+    lines
+}
+
+/// The `blacklist NAME` lines of one modprobe.d file: (line number, module
+/// name with `-` as `_`). As in libkmod, a comment is a line whose first
+/// character is `#`, words are separated by spaces or tabs, and anything
+/// after the module name is ignored.
+pub fn blacklist_lines(text: &str) -> Vec<(usize, String)> {
+    logical_lines(text)
+        .into_iter()
+        .filter(|(_, line)| !line.starts_with('#'))
+        .filter_map(|(number, line)| {
+            let mut words = line.split([' ', '\t']).filter(|w| !w.is_empty());
+            (words.next() == Some("blacklist"))
+                .then(|| words.next())
+                .flatten()
+                .map(|name| (number, normalize_module_name(name)))
+        })
+        .collect()
+}
+
+/// The module names of one modules-load.d file: one a line, `#` and `;`
+/// start comments, surrounding whitespace ignored.
+pub fn modules_load_lines(text: &str) -> Vec<(usize, String)> {
+    text.lines()
+        .enumerate()
+        .map(|(index, line)| (index + 1, line.trim()))
+        .filter(|(_, line)| !line.is_empty() && !line.starts_with(['#', ';']))
+        .map(|(number, line)| (number, normalize_module_name(line)))
+        .collect()
+}
+
+/// The files of `dirs` (highest precedence first) whose names end in one of
+/// `suffixes`, after the override rule, in the order they are read: sorted
+/// by file name. Paths are system paths; hidden files are skipped.
+pub fn config_files(root: &Root, dirs: &[&str], suffixes: &[&str]) -> Vec<PathBuf> {
+    let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(root.path(dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if name.starts_with('.') || !suffixes.iter().any(|s| name.ends_with(s)) {
+                continue;
+            }
+            // A symlink to /dev/null masks, and reads as empty: keep it.
+            by_name
+                .entry(name.clone())
+                .or_insert_with(|| Path::new(dir).join(name));
+        }
+    }
+    by_name.into_values().collect()
+}
+
+/// Every modprobe.d `blacklist` line that names `module` (a kernel name).
+/// libkmod also reads `*.alias` files there, so we do too.
+pub fn blacklisted_at(root: &Root, module: &str) -> Vec<Location> {
+    find_in(
+        root,
+        &MODPROBE_D_DIRS,
+        &[".conf", ".alias"],
+        module,
+        blacklist_lines,
+    )
+}
+
+/// Every modules-load.d line that lists `module`.
+pub fn modules_load_d_lists(root: &Root, module: &str) -> Vec<Location> {
+    find_in(
+        root,
+        &MODULES_LOAD_D_DIRS,
+        &[".conf"],
+        module,
+        modules_load_lines,
+    )
+}
+
+fn find_in(
+    root: &Root,
+    dirs: &[&str],
+    suffixes: &[&str],
+    module: &str,
+    parse: fn(&str) -> Vec<(usize, String)>,
+) -> Vec<Location> {
+    let module = normalize_module_name(module);
+    let mut found = Vec::new();
+    for file in config_files(root, dirs, suffixes) {
+        let Ok(bytes) = std::fs::read(root.path(&file)) else {
+            continue;
+        };
+        for (line, name) in parse(&String::from_utf8_lossy(&bytes)) {
+            if name == module {
+                found.push(Location {
+                    file: file.clone(),
+                    line,
+                });
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blacklist_lines_with_comments_and_continuations() {
+        let text = "# blacklist commented\n\
+                    blacklist nf-conntrack\n\
+                    \x20 blacklist indented_is_read\n\
+                    blacklist\n\
+                    options x y=1\n\
+                    blacklist \\\n\
+                    continued trailing words\n\
+                    \tblacklist\ttabbed\n\
+                    blacklistx no\n\
+                    blacklist last\\";
+        assert_eq!(
+            blacklist_lines(text),
+            vec![
+                (2, "nf_conntrack".to_string()),
+                (3, "indented_is_read".to_string()),
+                (6, "continued".to_string()),
+                (8, "tabbed".to_string()),
+                (10, "last".to_string()),
+            ]
+        );
+        assert!(blacklist_lines("").is_empty());
+        assert!(blacklist_lines("\\\n\\\n\\").is_empty());
+    }
+
+    #[test]
+    fn modules_load_lines_skip_comments() {
+        let text = "# k8s\n; also a comment\n\n  br_netfilter  \nnf-conntrack\n";
+        assert_eq!(
+            modules_load_lines(text),
+            vec![
+                (4, "br_netfilter".to_string()),
+                (5, "nf_conntrack".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn earlier_directory_hides_same_name() {
+        let dir = std::env::temp_dir().join(format!("kmod-ready-confd-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let write = |path: &str, text: &str| {
+            let full = dir.join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, text).unwrap();
+        };
+        write("etc/modprobe.d/b.conf", "# emptied by the admin\n");
+        write("usr/lib/modprobe.d/b.conf", "blacklist m\n");
+        write("usr/lib/modprobe.d/a.conf", "\nblacklist m\n");
+        write("lib/modprobe.d/c.conf", "blacklist m\n");
+        write("etc/modprobe.d/d.conf.disabled", "blacklist m\n");
+        write("etc/modprobe.d/.e.conf", "blacklist m\n");
+        let root = Root::new(&dir);
+        let found = blacklisted_at(&root, "m");
+        assert_eq!(
+            found,
+            vec![
+                Location {
+                    file: "/usr/lib/modprobe.d/a.conf".into(),
+                    line: 2
+                },
+                Location {
+                    file: "/lib/modprobe.d/c.conf".into(),
+                    line: 1
+                },
+            ]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
