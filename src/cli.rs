@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use clap::builder::TypedValueParser;
-use clap::{Args, Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::status::EXIT_STATUS_HELP;
 
@@ -26,9 +26,15 @@ pub const MAX_NAME_LEN: usize = 255;
 until the files that make them usable exist (for nf_conntrack: \
 /proc/sys/net/netfilter/nf_conntrack_max and /sys/module/nf_conntrack/parameters/hashsize). \
 Meant for ExecStartPre= of snap.microk8s.daemon-kubelite.service.",
-    after_help = EXIT_STATUS_HELP
+    after_help = EXIT_STATUS_HELP,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     #[command(flatten)]
     pub load: LoadArgs,
 
@@ -39,7 +45,7 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct LoadArgs {
     /// Modules (or aliases) to load and wait for
-    #[arg(value_name = "MODULE", required = true, value_parser = os_parser(parse_module_name))]
+    #[arg(value_name = "MODULE", required = true, value_parser = os_parser(parse_load_module))]
     pub modules: Vec<String>,
 
     /// How long to wait for the modules to become ready: 500ms, 10s, 1m
@@ -50,6 +56,31 @@ pub struct LoadArgs {
     /// Also wait for this path (under /proc/sys or /sys); repeatable
     #[arg(long = "wait-for", value_name = "PATH", value_parser = os_parser(parse_wait_path))]
     pub wait_for: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Say, without changing anything, whether the modules are ready, and if not why
+    #[command(
+        long_about = "Say, without changing anything, whether the modules are ready and, if \
+not, the most likely cause and the command that fixes it: module state, readiness paths, module \
+file and dependencies, kernel release and module directory, container, modprobe.d blacklist \
+lines, module_blacklist= on the kernel command line, modules-load.d, and the kubelite unit and \
+its drop-in. Default modules: those the kubelite drop-in gives kmod-ready, else nf_conntrack.",
+        after_help = "Exit status: 0 ready, 1 not ready, 64 usage error."
+    )]
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print one JSON object (schema documented in the README) instead of text
+    #[arg(long)]
+    pub json: bool,
+
+    /// Modules (or aliases) to check [default: those of the kubelite drop-in, else nf_conntrack]
+    #[arg(value_name = "MODULE", value_parser = os_parser(parse_module_name))]
+    pub modules: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +134,17 @@ pub fn parse_module_name(raw: &std::ffi::OsStr) -> Result<String, String> {
         return Err("module names cannot start with '-'".into());
     }
     Ok(name.to_string())
+}
+
+/// A module to load: any module name except the name of a subcommand,
+/// which lands here when an option comes before it (`kmod-ready -v check`).
+fn parse_load_module(raw: &std::ffi::OsStr) -> Result<String, String> {
+    if raw == "check" {
+        return Err(
+            "'check' is a command: put its options after it, e.g. kmod-ready check --json".into(),
+        );
+    }
+    parse_module_name(raw)
 }
 
 fn parse_timeout(raw: &str) -> Result<Duration, String> {

@@ -2,10 +2,13 @@
 //! that make them usable exist, so that a service started after us (kubelite,
 //! whose kube-proxy writes conntrack sysctls at start) finds them.
 
+pub mod check;
 pub mod cli;
+pub mod kubelite;
 pub mod libkmod;
 pub mod load;
 pub mod logging;
+pub mod modprobe_d;
 pub mod readiness;
 pub mod status;
 pub mod system;
@@ -30,6 +33,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
+    if let Some(cli::Command::Check(args)) = &cli.command {
+        // Read-only, reports on stdout: no logger needed.
+        return check::run(args, Root::from_env()).into();
+    }
     let verbosity = cli.output.verbose as i8 - cli.output.quiet as i8;
     logging::init(cli.output.log, verbosity);
     let status = make_ready(&cli.load, Root::from_env(), start);

@@ -6,6 +6,7 @@ use nix::errno::Errno;
 
 use crate::libkmod::{Context, InitState, Libkmod, LIBRARY};
 use crate::logging::message_id;
+use crate::modprobe_d::MODPROBE_D_DIRS;
 use crate::status::Status;
 use crate::system::{cmdline_module_blacklist, has_cap_sys_module, normalize_module_name, Root};
 
@@ -63,7 +64,8 @@ impl Facts {
         }
     }
 
-    fn in_container(&self, module: &str) -> Option<Failure> {
+    /// In a container, why `module` cannot be loaded here and what to do.
+    pub fn in_container(&self, module: &str) -> Option<Failure> {
         let kind = self.container.as_deref()?;
         Some(Failure::new(
             Status::NotPermitted,
@@ -112,14 +114,7 @@ pub fn context<'l>(lib: &'l Libkmod, facts: &Facts, module: &str) -> Result<Cont
         let module_dir = facts
             .root
             .path(Path::new("/lib/modules").join(&facts.release));
-        let configs = [
-            "/etc/modprobe.d",
-            "/run/modprobe.d",
-            "/usr/local/lib/modprobe.d",
-            "/usr/lib/modprobe.d",
-            "/lib/modprobe.d",
-        ]
-        .map(|dir| facts.root.path(dir));
+        let configs = MODPROBE_D_DIRS.map(|dir| facts.root.path(dir));
         let config_refs: Vec<&Path> = configs.iter().map(|p| p.as_path()).collect();
         lib.context(Some(&module_dir), Some(&config_refs))
     };
@@ -202,7 +197,7 @@ pub fn load(ctx: &Context, facts: &Facts, name: &str) -> Result<Loaded, Failure>
 
 /// The name resolves to nothing: say whether the kernel has no modules at
 /// all (upgraded without a reboot?) or just not this one.
-fn not_found(facts: &Facts, name: &str) -> Failure {
+pub fn not_found(facts: &Facts, name: &str) -> Failure {
     if let Some(failure) = facts.in_container(name) {
         return failure;
     }
@@ -277,11 +272,7 @@ fn not_permitted(facts: &Facts, name: &str, failed: &str, prefix: &str) -> Failu
         return Failure::new(
             Status::NotPermitted,
             name,
-            format!(
-                "{prefix}: module_blacklist= on the kernel command line denies {failed}: remove it \
-                 from the boot loader's command line (GRUB_CMDLINE_LINUX in /etc/default/grub, \
-                 then update-grub) and reboot"
-            ),
+            format!("{prefix}: {}", cmdline_blacklist_advice(failed)),
         );
     }
     if let Some(failure) = facts.in_container(name) {
@@ -293,12 +284,27 @@ fn not_permitted(facts: &Facts, name: &str, failed: &str, prefix: &str) -> Failu
     } else if facts.root.modules_disabled() {
         "module loading is disabled until the next boot (kernel.modules_disabled=1)".to_string()
     } else if let Some(mode) = facts.root.lockdown() {
-        format!(
-            "the kernel is locked down ({mode}, e.g. by Secure Boot) and loads only modules \
-             signed with a trusted key: install a signed module or enroll its key (`mokutil --import`)"
-        )
+        lockdown_advice(&mode)
     } else {
         "the kernel refused it: see `dmesg` (Secure Boot, an LSM policy)".to_string()
     };
     Failure::new(Status::NotPermitted, name, format!("{prefix}: {cause}"))
+}
+
+/// The cause and fix when `module_blacklist=` on the kernel command line
+/// names `module`.
+pub fn cmdline_blacklist_advice(module: &str) -> String {
+    format!(
+        "module_blacklist= on the kernel command line denies {module}: remove it from the boot \
+         loader's command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub) and \
+         reboot"
+    )
+}
+
+/// The cause and fix when the kernel is locked down in `mode`.
+pub fn lockdown_advice(mode: &str) -> String {
+    format!(
+        "the kernel is locked down ({mode}, e.g. by Secure Boot) and loads only modules signed \
+         with a trusted key: install a signed module or enroll its key (`mokutil --import`)"
+    )
 }
