@@ -503,10 +503,10 @@ fn verdict(report: &Report, facts: &Facts) -> Verdict {
             let fix = if coming {
                 format!("it is still initialising: wait (`kmod-ready --timeout 30s {name}`), or see `dmesg`")
             } else {
-                "see `dmesg` for the module's errors".to_string()
+                "see `dmesg`".to_string()
             };
             (
-                format!("{name} is in the kernel but {} is missing", missing.join(", ")),
+                format!("{name} is loaded but {} is missing", missing.join(", ")),
                 fix,
                 None,
             )
@@ -514,28 +514,27 @@ fn verdict(report: &Report, facts: &Facts) -> Verdict {
         _ if facts.container.is_some() => {
             let kind = facts.container.as_deref().unwrap_or_default();
             (
-                format!("in a container ({kind}) only the host can load {name}"),
-                format!(
-                    "on the host: `modprobe {name}` (LXD: `lxc config set CONTAINER \
-                     linux.kernel_modules {name}`)"
-                ),
+                format!("in a container ({kind}), only the host can load {name}"),
+                format!("run `modprobe {name}` on the host"),
                 facts.in_container(name).map(|f| f.message),
             )
         }
         State::NotFound if !kernel.module_dir_exists => {
-            let fix = match kernel.installed_releases.last() {
-                Some(installed) => format!("reboot into {installed}: `systemctl reboot`"),
-                None => format!("install the modules for {release}"),
+            let (installed, fix) = if kernel.installed_releases.is_empty() {
+                (
+                    "none".to_string(),
+                    format!("install the modules for {release}"),
+                )
+            } else {
+                (
+                    kernel.installed_releases.join(", "),
+                    "reboot into an installed kernel: `systemctl reboot`".to_string(),
+                )
             };
             (
                 format!(
-                    "kernel {release} has no {} (installed: {})",
-                    kernel.module_dir,
-                    if kernel.installed_releases.is_empty() {
-                        "none".to_string()
-                    } else {
-                        kernel.installed_releases.join(", ")
-                    }
+                    "kernel {release} has no {}, installed: {installed}",
+                    kernel.module_dir
                 ),
                 fix,
                 Some(load::not_found(facts, name).message),
@@ -543,13 +542,15 @@ fn verdict(report: &Report, facts: &Facts) -> Verdict {
         }
         State::NotFound => (
             format!("{name} is not in {}", kernel.module_dir),
-            format!("install the modules for {release} (Ubuntu: linux-modules-extra-{release}), then `depmod -a`"),
+            format!("install the modules for {release}, then `depmod -a`"),
             Some(load::not_found(facts, name).message),
         ),
         State::Unknown => (
             format!("{LIBRARY} is missing and {name} is not loaded"),
             "`apt-get install libkmod2` (RHEL: `dnf install kmod-libs`)".to_string(),
-            load::open_libkmod(&[name.to_string()]).err().map(|f| f.message),
+            load::open_libkmod(&[name.to_string()])
+                .err()
+                .map(|f| f.message),
         ),
         State::DeniedByCmdline => {
             let denied = module
@@ -559,17 +560,17 @@ fn verdict(report: &Report, facts: &Facts) -> Verdict {
                 .cloned()
                 .unwrap_or_else(|| name.to_string());
             (
-                format!("module_blacklist= on the kernel command line denies {denied}"),
+                format!("module_blacklist={denied} is on the kernel command line"),
                 "remove it from GRUB_CMDLINE_LINUX in /etc/default/grub, `update-grub`, reboot"
                     .to_string(),
                 Some(format!("{name}: {}", cmdline_blacklist_advice(&denied))),
             )
         }
         _ if kubelite.unit_exists && kubelite.reset_by.is_some() => (
-            format!("{name} is not loaded, and an override removed kmod-ready from kubelite"),
+            format!("{name} is not loaded and an override stops kmod-ready before kubelite"),
             format!(
-                "`systemctl edit {}`: add `ExecStartPre=/usr/sbin/kmod-ready {name}`",
-                kubelite.unit
+                "`systemctl edit {}`, add `ExecStartPre=/usr/sbin/kmod-ready {name}`",
+                kubelite.unit.trim_end_matches(".service")
             ),
             kubelite.reset_by.as_ref().map(|file| {
                 format!(
@@ -594,18 +595,14 @@ fn verdict(report: &Report, facts: &Facts) -> Verdict {
                     module.resolved.join(" ")
                 )
             } else {
-                format!("run `kmod-ready {name}` (it loads blacklisted modules asked for by name)")
+                format!("run `kmod-ready {name}` (it loads it anyway)")
             };
             let at = if module.blacklisted_at.is_empty() {
                 "modprobe.d".to_string()
             } else {
                 location_list(&module.blacklisted_at)
             };
-            (
-                format!("{name} is not loaded and is blacklisted ({at})"),
-                fix,
-                None,
-            )
+            (format!("{name} is blacklisted ({at})"), fix, None)
         }
         _ => {
             if !kubelite.runs_kmod_ready && kubelite.unit_exists {
@@ -627,6 +624,15 @@ fn verdict(report: &Report, facts: &Facts) -> Verdict {
         verdict
             .warnings
             .push(format!("{name}: {}", lockdown_advice(mode)));
+    }
+    if detail
+        .as_deref()
+        .is_some_and(|d| d.contains("has an empty ExecStartPre="))
+    {
+        // The detail says it: do not repeat it as a warning.
+        verdict
+            .warnings
+            .retain(|w| !w.contains("resets ExecStartPre="));
     }
     verdict.cause = Some(cause);
     verdict.fix = Some(fix);
@@ -666,11 +672,14 @@ impl Out {
     /// `label` padded to the value column, then `value` wrapped at WIDTH
     /// with continuation lines indented to the value column.
     fn field(&mut self, label: &str, tone: Tone, value: &str) {
-        const COLUMN: usize = 14;
-        let lines = wrap(value, WIDTH - COLUMN.max(label.len() + 1));
+        self.field_at(14, label, tone, value);
+    }
+
+    fn field_at(&mut self, column: usize, label: &str, tone: Tone, value: &str) {
+        let lines = wrap(value, WIDTH - column.max(label.len() + 1));
         for (index, line) in lines.iter().enumerate() {
             let head = if index == 0 { label } else { "" };
-            let pad = COLUMN.saturating_sub(head.chars().count()).max(1);
+            let pad = column.saturating_sub(head.chars().count()).max(1);
             let line = self.paint(tone, line);
             self.text
                 .push_str(format!("{head}{:pad$}{line}", "").trim_end());
@@ -688,7 +697,18 @@ impl Out {
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
+    // A `quoted command` is one word: it is never split across lines.
+    let mut words: Vec<String> = Vec::new();
     for word in text.split(' ') {
+        match words.last_mut() {
+            Some(open) if open.matches('`').count() % 2 == 1 => {
+                open.push(' ');
+                open.push_str(word);
+            }
+            _ => words.push(word.to_string()),
+        }
+    }
+    for word in &words {
         if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
             lines.push(std::mem::take(&mut line));
         }
@@ -789,7 +809,8 @@ pub fn render(report: &Report, colour: bool) -> String {
             verdict.cause.as_deref().unwrap_or_default(),
             verdict.fix.as_deref().unwrap_or_default()
         );
-        out.field("verdict:", Tone::Bad, &text);
+        // "verdict: " starts the last paragraph; long ones wrap under it.
+        out.field_at(9, "verdict:", Tone::Bad, &text);
     }
     out.text
 }
@@ -913,12 +934,10 @@ fn render_kubelite(out: &mut Out, kubelite: &Kubelite) {
 /// ProxyServer" err="…"" as "TIME "Error running ProxyServer" err="…"".
 fn shorten_proxy_error(line: &str) -> String {
     let time = line.split_whitespace().next().unwrap_or_default();
-    let message = line
-        .find(crate::kubelite::PROXY_ERROR)
-        .map_or(line, |at| {
-            let quoted = line[..at].ends_with('"');
-            &line[at - usize::from(quoted)..]
-        });
+    let message = line.find(crate::kubelite::PROXY_ERROR).map_or(line, |at| {
+        let quoted = line[..at].ends_with('"');
+        &line[at - usize::from(quoted)..]
+    });
     format!("{time} {message}")
 }
 
@@ -934,6 +953,10 @@ mod tests {
         }
         assert_eq!(wrap("short", 20), vec!["short"]);
         assert_eq!(wrap("x".repeat(30).as_str(), 20).len(), 1);
+        assert_eq!(
+            wrap("run `kmod-ready nf_conntrack` now", 20),
+            vec!["run", "`kmod-ready nf_conntrack`", "now"]
+        );
     }
 
     #[test]
