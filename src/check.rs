@@ -91,6 +91,8 @@ pub const SCHEMA: u32 = 1;
 /// Human output never needs more columns than this.
 pub const WIDTH: usize = 100;
 const DEFAULT_MODULE: &str = "nf_conntrack";
+/// The file `modprobe.blacklist=` entries are reported in (line 1).
+const CMDLINE: &str = "/proc/cmdline";
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -241,11 +243,11 @@ pub fn collect(requested: &[String], root: Root) -> Report {
     if facts.container.is_none() {
         if let Err(err) = std::fs::read(root.path("/proc/1/environ")) {
             if err.kind() == std::io::ErrorKind::PermissionDenied {
-                skipped.push(
-                    "container: /proc/1/environ: permission denied (needs root); read only \
-                     /run/systemd/container"
-                        .to_string(),
-                );
+                let hint = if is_root() { "" } else { ", needs root" };
+                skipped.push(format!(
+                    "container: /proc/1/environ: permission denied{hint}; read \
+                     /run/systemd/container only"
+                ));
             }
         }
     }
@@ -277,6 +279,20 @@ pub fn collect(requested: &[String], root: Root) -> Report {
     };
     report.verdict = verdict(&report, &facts);
     report
+}
+
+/// Whether this process runs as root (effective UID 0).
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let uids = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))?
+                .to_string();
+            uids.split_whitespace().nth(1).map(|euid| euid == "0")
+        })
+        .unwrap_or(false)
 }
 
 fn cmdline_modprobe_blacklist(cmdline: &str) -> Vec<String> {
@@ -395,7 +411,7 @@ fn module_report(
         .any(|m| kernel.modprobe_blacklist.contains(m))
     {
         blacklisted_at.push(Location {
-            file: "/proc/cmdline".into(),
+            file: CMDLINE.into(),
             line: 1,
         });
     }
@@ -450,10 +466,17 @@ fn path_value(root: &Root, path: &Path) -> Option<String> {
     (!value.is_empty()).then_some(value)
 }
 
+/// `FILE:LINE, …`; `modprobe.blacklist=` for the kernel command line.
 fn location_list(locations: &[Location]) -> String {
     locations
         .iter()
-        .map(|l| format!("{}:{}", l.file.display(), l.line))
+        .map(|l| {
+            if l.file == Path::new(CMDLINE) {
+                "modprobe.blacklist=".to_string()
+            } else {
+                format!("{}:{}", l.file.display(), l.line)
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -845,18 +868,8 @@ fn render_module(out: &mut Out, module: &ModuleReport) {
         out.field("  needs", Tone::Plain, &module.dependencies.join(", "));
     }
     if !module.blacklisted_at.is_empty() {
-        let at: Vec<String> = module
-            .blacklisted_at
-            .iter()
-            .map(|l| {
-                if l.file == Path::new("/proc/cmdline") {
-                    "modprobe.blacklist= on the kernel command line".to_string()
-                } else {
-                    format!("{}:{}", l.file.display(), l.line)
-                }
-            })
-            .collect();
-        out.field("  blacklisted", Tone::Warn, &at.join(", "));
+        let at = location_list(&module.blacklisted_at);
+        out.field("  blacklisted", Tone::Warn, &at);
     }
     if !module.modules_load_d.is_empty() {
         out.field(

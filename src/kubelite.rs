@@ -336,6 +336,10 @@ fn last_proxy_error() -> Result<Option<String>, String> {
 /// closed, killed after [`COMMAND_TIMEOUT`]. Returns its stdout and stderr
 /// when it succeeds, else a one-line reason.
 fn run_bounded(program: &str, args: &[&str]) -> Result<(String, String), String> {
+    run_within(COMMAND_TIMEOUT, program, args)
+}
+
+fn run_within(timeout: Duration, program: &str, args: &[&str]) -> Result<(String, String), String> {
     let mut child = Command::new(program)
         .args(args)
         .env("LC_ALL", "C")
@@ -358,7 +362,7 @@ fn run_bounded(program: &str, args: &[&str]) -> Result<(String, String), String>
     };
     let stdout = reader(child.stdout.take().map(|p| Box::new(p) as _));
     let stderr = reader(child.stderr.take().map(|p| Box::new(p) as _));
-    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    let deadline = Instant::now() + timeout;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -367,8 +371,8 @@ fn run_bounded(program: &str, args: &[&str]) -> Result<(String, String), String>
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!(
-                    "{program} did not answer within {} s",
-                    COMMAND_TIMEOUT.as_secs()
+                    "{program} did not answer within {} ms",
+                    timeout.as_millis()
                 ));
             }
         }
@@ -389,6 +393,20 @@ fn run_bounded(program: &str, args: &[&str]) -> Result<(String, String), String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_are_bounded() {
+        let second = Duration::from_secs(1);
+        let (out, _) = run_within(second, "echo", &["a", "b"]).unwrap();
+        assert_eq!(out, "a b\n");
+        let err = run_within(second, "sh", &["-c", "echo why >&2; exit 3"]).unwrap_err();
+        assert_eq!(err, "exit status 3: why");
+        let start = Instant::now();
+        let err = run_within(Duration::from_millis(100), "sleep", &["10"]).unwrap_err();
+        assert!(err.contains("did not answer"), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert!(run_within(second, "/nonexistent/systemctl", &[]).is_err());
+    }
 
     #[test]
     fn exec_start_pre_lines() {
