@@ -495,7 +495,8 @@ fn verdict(report: &Report, facts: &Facts) -> Verdict {
             ));
         } else if !kubelite.runs_kmod_ready {
             verdict.warnings.push(
-                "kmod-ready does not run before kubelite (drop-in missing): reinstall kmod-ready"
+                "no ExecStartPre= runs kmod-ready before kubelite: reinstall kmod-ready for its \
+                 drop-in"
                     .to_string(),
             );
         }
@@ -631,7 +632,7 @@ fn verdict(report: &Report, facts: &Facts) -> Verdict {
             if !kubelite.runs_kmod_ready && kubelite.unit_exists {
                 (
                     format!("{name} is not loaded and nothing loads it before kubelite"),
-                    format!("reinstall kmod-ready (its drop-in runs it), or `kmod-ready {name}`"),
+                    format!("run `kmod-ready {name}`, and reinstall kmod-ready for its drop-in"),
                     None,
                 )
             } else {
@@ -648,14 +649,9 @@ fn verdict(report: &Report, facts: &Facts) -> Verdict {
             .warnings
             .push(format!("{name}: {}", lockdown_advice(mode)));
     }
-    if detail
-        .as_deref()
-        .is_some_and(|d| d.contains("has an empty ExecStartPre="))
-    {
-        // The detail says it: do not repeat it as a warning.
-        verdict
-            .warnings
-            .retain(|w| !w.contains("resets ExecStartPre="));
+    if cause.contains("before kubelite") {
+        // The cause says it: do not repeat it as a warning.
+        verdict.warnings.retain(|w| !w.contains("before kubelite"));
     }
     verdict.cause = Some(cause);
     verdict.fix = Some(fix);
