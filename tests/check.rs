@@ -20,91 +20,26 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
+use common::FixtureRoot;
+
 const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/check-fixtures");
 
-/// A copy of a case's `root/` in a fresh directory, indexed by depmod.
-struct Root {
-    path: PathBuf,
+/// Runs `kmod-ready check ARGS` against the fixture root.
+fn check(root: &FixtureRoot, args: &[&str]) -> Output {
+    Command::new(common::BIN)
+        .env("KMOD_READY_ROOT", &root.path)
+        .env_remove("NO_COLOR")
+        .arg("check")
+        .args(args)
+        .output()
+        .unwrap()
 }
 
-impl Drop for Root {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
-}
-
-impl Root {
-    fn new(case: &str) -> Root {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNT.fetch_add(1, Ordering::Relaxed);
-        let name = format!("kmod-ready-check-{case}-{}-{n}", std::process::id());
-        let path = std::env::temp_dir().join(name);
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        let root = Root { path };
-        let source = Path::new(CASES).join(case).join("root");
-        if source.exists() {
-            copy_tree(&source, &root.path, &root.path);
-        }
-        let modules = root.path.join("lib/modules");
-        for entry in fs::read_dir(modules).into_iter().flatten().flatten() {
-            let out = Command::new(depmod())
-                .arg("-b")
-                .arg(&root.path)
-                .arg(entry.file_name())
-                .output()
-                .expect("depmod runs (Debian package kmod)");
-            assert!(
-                out.status.success(),
-                "depmod: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        root
-    }
-
-    fn check(&self, args: &[&str]) -> Output {
-        Command::new(common::BIN)
-            .env("KMOD_READY_ROOT", &self.path)
-            .env_remove("NO_COLOR")
-            .arg("check")
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn text(&self) -> String {
-        self.path.to_str().unwrap().to_string()
-    }
-}
-
-fn depmod() -> &'static str {
-    ["/usr/sbin/depmod", "/sbin/depmod"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("depmod is installed (Debian package kmod)")
-}
-
-/// Copies bytes; in text files, `@ROOT@` becomes the root's path.
-fn copy_tree(from: &Path, to: &Path, root: &Path) {
-    for entry in fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target, root);
-            continue;
-        }
-        let bytes = fs::read(entry.path()).unwrap();
-        match String::from_utf8(bytes) {
-            Ok(text) => fs::write(&target, text.replace("@ROOT@", root.to_str().unwrap())),
-            Err(binary) => fs::write(&target, binary.into_bytes()),
-        }
-        .unwrap();
-    }
+fn root_text(root: &FixtureRoot) -> String {
+    root.path.to_str().unwrap().to_string()
 }
 
 fn lines(dir: &Path, name: &str) -> Vec<String> {
@@ -138,7 +73,7 @@ fn compare(expected: &Value, actual: &Value, at: &str, errors: &mut Vec<String>)
 
 fn run_case(case: &str) -> Result<(), String> {
     let dir = Path::new(CASES).join(case);
-    let root = Root::new(case);
+    let root = FixtureRoot::from_cases(CASES, case);
     let args = lines(&dir, "args");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let status: i32 = fs::read_to_string(dir.join("status"))
@@ -147,10 +82,10 @@ fn run_case(case: &str) -> Result<(), String> {
         .parse()
         .unwrap();
 
-    let human = root.check(&args);
+    let human = check(&root, &args);
     let text = String::from_utf8(human.stdout.clone())
         .unwrap()
-        .replace(&root.text(), "@ROOT@");
+        .replace(&root_text(&root), "@ROOT@");
     let mut errors = Vec::new();
     if human.status.code() != Some(status) {
         errors.push(format!("exit {:?}, expected {status}", human.status.code()));
@@ -179,7 +114,7 @@ fn run_case(case: &str) -> Result<(), String> {
         errors.push(format!("human output differs from expected.txt:\n{text}"));
     }
 
-    let json = root.check(&[&["--json"], &args[..]].concat());
+    let json = check(&root, &[&["--json"], &args[..]].concat());
     if json.status.code() != Some(status) {
         errors.push(format!(
             "--json: exit {:?}, expected {status}",
@@ -189,7 +124,7 @@ fn run_case(case: &str) -> Result<(), String> {
     let actual: Value = serde_json::from_slice(&json.stdout)
         .map_err(|err| format!("{case}: --json is not JSON ({err})"))?;
     let text = fs::read_to_string(dir.join("expected.json")).unwrap();
-    let text = text.replace("@ROOT@", &root.text());
+    let text = text.replace("@ROOT@", &root_text(&root));
     let expected: Value = serde_json::from_str(&text).unwrap();
     compare(&expected, &actual, "", &mut errors);
     if actual["schema"] != 1 || actual["verdict"]["ready"] != (status == 0) {
@@ -230,14 +165,14 @@ fn check_fixture_cases() {
 
 #[test]
 fn usage_errors_exit_64_with_one_line() {
-    let root = Root::new("usage");
+    let root = FixtureRoot::from_cases(CASES, "usage");
     for args in [
         &["--bogus"][..],
         &["a/b"],
         &["--json", "--json"],
         &["nf conntrack"],
     ] {
-        let out = root.check(args);
+        let out = check(&root, args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(64), "check {args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "check {args:?}: {stderr}");
@@ -250,7 +185,7 @@ fn usage_errors_exit_64_with_one_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("'check' is a command"));
-    let help = root.check(&["--help"]);
+    let help = check(&root, &["--help"]);
     assert_eq!(help.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&help.stdout).contains("--json"));
 }
@@ -263,7 +198,7 @@ fn colour_only_on_a_terminal_without_no_color() {
         eprintln!("skipped: no /usr/bin/script");
         return;
     }
-    let root = Root::new("colour");
+    let root = FixtureRoot::from_cases(CASES, "colour");
     let run = |no_color: Option<&str>| {
         let mut command = Command::new("/usr/bin/script");
         command
@@ -305,11 +240,11 @@ fn colour_only_on_a_terminal_without_no_color() {
 /// check changes nothing: the fixture tree is byte for byte the same after.
 #[test]
 fn check_writes_nothing() {
-    let root = Root::new("loadable");
+    let root = FixtureRoot::from_cases(CASES, "loadable");
     let before = snapshot(&root.path);
-    assert_eq!(root.check(&[]).status.code(), Some(1));
+    assert_eq!(check(&root, &[]).status.code(), Some(1));
     assert_eq!(
-        root.check(&["--json", "nf_conntrack", "br_netfilter"])
+        check(&root, &["--json", "nf_conntrack", "br_netfilter"])
             .status
             .code(),
         Some(1)

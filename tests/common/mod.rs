@@ -22,6 +22,11 @@ impl Drop for FixtureRoot {
 
 impl FixtureRoot {
     pub fn new(case: &str) -> FixtureRoot {
+        FixtureRoot::from_cases(FIXTURES, case)
+    }
+
+    /// The case `case` of the fixture directory `cases`.
+    pub fn from_cases(cases: &str, case: &str) -> FixtureRoot {
         static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path =
@@ -29,7 +34,7 @@ impl FixtureRoot {
         let _ = fs::remove_dir_all(&path);
         fs::create_dir_all(&path).unwrap();
         let root = FixtureRoot { path };
-        let source = Path::new(FIXTURES).join(case).join("root");
+        let source = Path::new(cases).join(case).join("root");
         if source.exists() {
             copy_tree(&source, &root.path, &root.path);
         }
@@ -86,17 +91,21 @@ fn depmod() -> &'static str {
         .expect("depmod is installed (Debian package kmod)")
 }
 
+/// Copies bytes; in text files, `@ROOT@` becomes the root's path.
 fn copy_tree(from: &Path, to: &Path, root: &Path) {
     for entry in fs::read_dir(from).unwrap().flatten() {
         let target = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
             fs::create_dir_all(&target).unwrap();
             copy_tree(&entry.path(), &target, root);
-        } else {
-            let text = fs::read(entry.path()).unwrap();
-            let text = String::from_utf8_lossy(&text).replace("@ROOT@", root.to_str().unwrap());
-            fs::write(&target, text).unwrap();
+            continue;
         }
+        let bytes = fs::read(entry.path()).unwrap();
+        match String::from_utf8(bytes) {
+            Ok(text) => fs::write(&target, text.replace("@ROOT@", root.to_str().unwrap())),
+            Err(binary) => fs::write(&target, binary.into_bytes()),
+        }
+        .unwrap();
     }
 }
 
