@@ -16,7 +16,6 @@ pub mod wait;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use cli::LoadArgs;
@@ -26,34 +25,39 @@ use readiness::{sys_module_dir, Requirement};
 use status::Status;
 use system::Root;
 
-/// The whole program; `main` only calls this.
-pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+/// The whole program; `main` only calls this. Returns the exit status.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     let start = Instant::now();
+    // Rust's runtime, which main.rs skips, would ignore SIGPIPE: a closed
+    // stderr must give EPIPE, not kill us half-way.
+    let mut pipe = nix::sys::signal::SigSet::empty();
+    pipe.add(nix::sys::signal::Signal::SIGPIPE);
+    let _ = pipe.thread_block();
     let cli = match cli::parse(args) {
         Ok(cli) => cli,
-        Err(err) => return usage_error(err),
+        Err(err) => return usage_error(err).code(),
     };
     if let Some(cli::Command::Check(args)) = &cli.command {
         // Read-only, reports on stdout: no logger needed.
-        return check::run(args, Root::from_env()).into();
+        return check::run(args, Root::from_env()).code();
     }
     let verbosity = cli.output.verbose as i8 - cli.output.quiet as i8;
     logging::init(cli.output.log, verbosity);
     let status = make_ready(&cli.load, Root::from_env(), start);
     log::logger().flush();
-    status.into()
+    status.code()
 }
 
 /// Help and version go to stdout with status 0; any other error is one line
 /// on stderr (the argument and the reason) with status 64.
-fn usage_error(err: clap::Error) -> ExitCode {
+fn usage_error(err: clap::Error) -> Status {
     use clap::error::ErrorKind;
     if matches!(
         err.kind(),
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
     ) {
         let _ = err.print();
-        return ExitCode::SUCCESS;
+        return Status::Ready;
     }
     // clap's first paragraph, on one line: "unexpected argument '--x' found",
     // "the following required arguments were not provided: <MODULE>...".
@@ -66,7 +70,7 @@ fn usage_error(err: clap::Error) -> ExitCode {
     let joined = first_paragraph.join(" ");
     let reason = joined.strip_prefix("error: ").unwrap_or(&joined);
     eprintln!("{}: {reason} (see kmod-ready --help)", logging::IDENTIFIER);
-    Status::Usage.into()
+    Status::Usage
 }
 
 /// Loads what is not ready, then waits until everything is.
