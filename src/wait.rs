@@ -1,10 +1,14 @@
 //! Waiting, bounded, until a condition holds.
 //!
-//! procfs and sysfs do not report new entries through inotify, so we poll:
-//! first after 1 ms, then less often, never less often than every 4 ms, so
-//! a path is seen within a few milliseconds of its creation at a cost of a
-//! few stat calls per poll. The sleep is a poll(2) on a signalfd, so that
-//! SIGTERM (systemd stopping the unit) or SIGINT ends the wait at once.
+//! procfs and sysfs do not report new entries through inotify, so we poll.
+//! A module's files normally appear while it is being inserted, or within
+//! milliseconds when another process is inserting it; so for the first
+//! second we poll after 1 ms, then 2 ms, then every 4 ms, and a path is seen
+//! within a few milliseconds. Past that second something is slow or wrong,
+//! and we poll every 25 ms: a wake-up costs about 50 µs of CPU on a small
+//! VM, and a 10 s wait at 4 ms would spend more than 1 % of a CPU on it.
+//! The sleep is a poll(2) on a signalfd, so that SIGTERM (systemd stopping
+//! the unit) or SIGINT ends the wait at once.
 
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -14,7 +18,9 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 pub const FIRST_INTERVAL: Duration = Duration::from_millis(1);
-pub const MAX_INTERVAL: Duration = Duration::from_millis(4);
+pub const FINE_INTERVAL: Duration = Duration::from_millis(4);
+pub const FINE_PERIOD: Duration = Duration::from_secs(1);
+pub const COARSE_INTERVAL: Duration = Duration::from_millis(25);
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -27,6 +33,7 @@ pub enum Outcome {
 /// SIGINT arrives.
 pub fn wait_until(deadline: Instant, mut is_ready: impl FnMut() -> bool) -> Outcome {
     let signals = TerminationSignals::block();
+    let started = Instant::now();
     let mut interval = FIRST_INTERVAL;
     loop {
         if is_ready() {
@@ -43,7 +50,12 @@ pub fn wait_until(deadline: Instant, mut is_ready: impl FnMut() -> bool) -> Outc
         if signals.is_none() {
             std::thread::sleep(nap);
         }
-        interval = (interval * 2).min(MAX_INTERVAL);
+        let cap = if now - started < FINE_PERIOD {
+            FINE_INTERVAL
+        } else {
+            COARSE_INTERVAL
+        };
+        interval = (interval * 2).min(cap);
     }
 }
 
