@@ -139,13 +139,7 @@ fn run_case(case: &str) -> Result<(), String> {
 
 #[test]
 fn check_fixture_cases() {
-    let mut cases: Vec<String> = fs::read_dir(CASES)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().join("status").exists())
-        .map(|e| e.file_name().into_string().unwrap())
-        .collect();
-    cases.sort();
+    let cases = common::case_names(CASES, "status");
     assert!(
         cases.len() >= 11,
         "check fixture cases went missing: {cases:?}"

@@ -75,13 +75,7 @@ fn run_case(case: &str) -> Result<(), String> {
 
 #[test]
 fn fixture_cases() {
-    let mut cases: Vec<String> = fs::read_dir(FIXTURES)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().join("expected").exists())
-        .map(|e| e.file_name().into_string().unwrap())
-        .collect();
-    cases.sort();
+    let cases = common::case_names(FIXTURES, "expected");
     assert!(cases.len() >= 14, "fixture cases went missing: {cases:?}");
     let failures: Vec<String> = cases
         .iter()

@@ -167,3 +167,16 @@ pub fn errno_by_name(name: &str) -> i32 {
         other => panic!("unknown errno name {other}"),
     }
 }
+
+/// The cases of a fixture directory: its subdirectories that hold `marker`,
+/// sorted.
+pub fn case_names(cases: &str, marker: &str) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(cases)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join(marker).exists())
+        .map(|e| e.file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
