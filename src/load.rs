@@ -7,6 +7,7 @@ use nix::errno::Errno;
 use crate::libkmod::{Context, InitState, Libkmod, LIBRARY};
 use crate::logging::message_id;
 use crate::modprobe_d::MODPROBE_D_DIRS;
+use crate::readiness::sys_module_dir;
 use crate::status::Status;
 use crate::system::{cmdline_module_blacklist, has_cap_sys_module, normalize_module_name, Root};
 
@@ -183,13 +184,20 @@ pub fn load(ctx: &Context, facts: &Facts, name: &str) -> Result<Loaded, Failure>
                 return Err(insert_failed(facts, name, &failed, Errno::from_raw(-rc)));
             }
         }
-        for inserted in probe.attempted {
+        for attempted in probe.attempted {
+            // libkmod ignores a soft dependency the kernel refuses (as
+            // crc32c_intel on a CPU without SSE4.2): only what is now in the
+            // kernel was loaded.
+            if !facts.root.exists(sys_module_dir(&attempted)) {
+                log::debug!("{attempted}: soft dependency not loaded (ignored, as modprobe does)");
+                continue;
+            }
             log::info!(
                 MESSAGE_ID = message_id::LOADED,
-                KMOD_MODULE = inserted.as_str();
-                "loaded {inserted}"
+                KMOD_MODULE = attempted.as_str();
+                "loaded {attempted}"
             );
-            loaded.inserted.push(inserted);
+            loaded.inserted.push(attempted);
         }
     }
     Ok(loaded)

@@ -6,7 +6,8 @@
 //! needs the kernel to accept a module uses an `install` line in its
 //! modprobe.d (run by libkmod, as modprobe would), and a case that needs the
 //! kernel to refuse one names the errno in a `refuse` file, which a seccomp
-//! filter returns; `drop-cap-sys-module` runs it without CAP_SYS_MODULE.
+//! filter returns (`ACCEPT`: success, for a module with soft dependencies,
+//! whose own install line libkmod ignores); `drop-cap-sys-module` runs it without CAP_SYS_MODULE.
 //! The qemu tests (tests/e2e) load real modules into a real kernel.
 
 mod common;
