@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod journal;
 pub mod kubelite;
 pub mod libkmod;
 pub mod load;

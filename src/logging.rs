@@ -9,9 +9,9 @@
 use std::io::Write;
 
 use log::{LevelFilter, Log, Metadata, Record};
-use systemd_journal_logger::JournalLog;
 
 use crate::cli::LogTarget;
+use crate::journal::{stderr_is_journal, Journal};
 
 pub const IDENTIFIER: &str = "kmod-ready";
 
@@ -32,7 +32,7 @@ pub mod message_id {
 }
 
 struct Logger {
-    journal: Option<JournalLog>,
+    journal: Option<Journal>,
     stderr: env_logger::Logger,
 }
 
@@ -48,7 +48,7 @@ impl Log for Logger {
         let sent = self
             .journal
             .as_ref()
-            .is_some_and(|journal| journal.journal_send(record).is_ok());
+            .is_some_and(|journal| journal.send(record).is_ok());
         if !sent {
             self.stderr.log(record);
         }
@@ -71,12 +71,11 @@ pub fn init(target: LogTarget, verbosity: i8) {
     let want_journal = match target {
         LogTarget::Journal => true,
         LogTarget::Stderr => false,
-        LogTarget::Auto => systemd_journal_logger::connected_to_journal(),
+        LogTarget::Auto => stderr_is_journal(),
     };
     let journal = want_journal
-        .then(|| JournalLog::empty().ok())
-        .flatten()
-        .map(|journal| journal.with_syslog_identifier(IDENTIFIER.to_string()));
+        .then(|| Journal::connect(IDENTIFIER).ok())
+        .flatten();
     let stderr = env_logger::Builder::new()
         .filter_level(level)
         .target(env_logger::Target::Stderr)

@@ -8,21 +8,69 @@ mod common;
 
 use std::collections::HashMap;
 use std::os::unix::net::UnixDatagram;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{stderr, FixtureRoot, BIN};
 
 type Entry = HashMap<String, String>;
 
-/// Runs kmod-ready with `args` against the fixture `case`, with a journal
-/// socket of ours when `with_socket`, and returns its output and entries.
-fn run_with_journal(case: &str, args: &[&str], with_socket: bool) -> Option<(Output, Vec<Entry>)> {
+/// What stands at /run/systemd/journal/socket for the program.
+#[derive(Clone, Copy, PartialEq)]
+enum Journal {
+    /// Our socket, read after the run.
+    Listening,
+    /// No socket at all.
+    Missing,
+    /// A socket file nobody listens on (journald stopped).
+    Stale,
+    /// Our socket with its queue already full (journald wedged).
+    Full,
+}
+
+const FILLER: &[u8] = b"filler";
+
+/// Runs kmod-ready with `args` against the fixture `case` and the journal
+/// socket `journal`, and returns its output and the entries it sent. A run
+/// that takes more than 10 s is killed and reported as hung.
+fn run_with_journal(case: &str, args: &[&str], journal: Journal) -> Option<(Output, Vec<Entry>)> {
     let root = FixtureRoot::new(case);
     let socket_dir = root.path.join("journal-socket");
     std::fs::create_dir_all(&socket_dir).unwrap();
-    let socket = UnixDatagram::bind(socket_dir.join("socket")).unwrap();
+    let socket_path = socket_dir.join("socket");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket.set_nonblocking(true).unwrap();
-    let bind = if with_socket {
+    if journal == Journal::Stale {
+        drop(socket);
+        return run_in_namespace(&root, &socket_dir, args, true).map(|out| (out, Vec::new()));
+    }
+    if journal == Journal::Full {
+        let filler = UnixDatagram::unbound().unwrap();
+        filler.set_nonblocking(true).unwrap();
+        let mut sent = 0;
+        while filler.send_to(FILLER, &socket_path).is_ok() {
+            sent += 1;
+            assert!(sent < 1_000_000, "the socket queue never filled");
+        }
+    }
+    let out = run_in_namespace(&root, &socket_dir, args, journal != Journal::Missing)?;
+    let mut entries = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    while let Ok(n) = socket.recv(&mut buf) {
+        if n > 0 && &buf[..n] != FILLER {
+            entries.push(parse_native(&buf[..n]));
+        }
+    }
+    Some((out, entries))
+}
+
+fn run_in_namespace(
+    root: &FixtureRoot,
+    socket_dir: &std::path::Path,
+    args: &[&str],
+    bind_socket: bool,
+) -> Option<Output> {
+    let bind = if bind_socket {
         r#"mount --bind "$SOCKET_DIR" /run/systemd/journal && "#
     } else {
         ""
@@ -30,7 +78,7 @@ fn run_with_journal(case: &str, args: &[&str], with_socket: bool) -> Option<(Out
     let script = format!(
         "mount -t tmpfs none /run && mkdir -p /run/systemd/journal && {bind}exec \"$BIN\" \"$@\""
     );
-    let out = Command::new("unshare")
+    let mut child = Command::new("unshare")
         .args([
             "-m",
             "--propagation",
@@ -44,10 +92,24 @@ fn run_with_journal(case: &str, args: &[&str], with_socket: bool) -> Option<(Out
         ])
         .args(args)
         .env("KMOD_READY_ROOT", &root.path)
-        .env("SOCKET_DIR", &socket_dir)
+        .env("SOCKET_DIR", socket_dir)
         .env("BIN", BIN)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!(
+                "kmod-ready hung for 10 s: {}",
+                stderr(&child.wait_with_output().unwrap())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
     if stderr(&out).contains("unshare failed") || stderr(&out).contains("unshare:") {
         println!(
             "skipped: cannot make a private mount namespace here: {}",
@@ -55,14 +117,7 @@ fn run_with_journal(case: &str, args: &[&str], with_socket: bool) -> Option<(Out
         );
         return None;
     }
-    let mut entries = Vec::new();
-    let mut buf = vec![0u8; 1 << 16];
-    while let Ok(n) = socket.recv(&mut buf) {
-        if n > 0 {
-            entries.push(parse_native(&buf[..n]));
-        }
-    }
-    Some((out, entries))
+    Some(out)
 }
 
 /// The journal's native protocol: `KEY=value\n`, or `KEY\n` followed by a
@@ -105,7 +160,9 @@ fn find<'a>(entries: &'a [Entry], message_id: &str) -> &'a Entry {
 
 #[test]
 fn ready_summary_is_a_notice_with_its_fields() {
-    let Some((out, entries)) = run_with_journal("already-ready", &["nf_conntrack"], true) else {
+    let Some((out, entries)) =
+        run_with_journal("already-ready", &["nf_conntrack"], Journal::Listening)
+    else {
         return;
     };
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -130,7 +187,9 @@ fn ready_summary_is_a_notice_with_its_fields() {
 
 #[test]
 fn failure_is_an_error_naming_module_release_and_errno() {
-    let Some((out, entries)) = run_with_journal("unknown-module", &["krtest_missing"], true) else {
+    let Some((out, entries)) =
+        run_with_journal("unknown-module", &["krtest_missing"], Journal::Listening)
+    else {
         return;
     };
     assert_eq!(out.status.code(), Some(69));
@@ -147,7 +206,9 @@ fn failure_is_an_error_naming_module_release_and_errno() {
 
 #[test]
 fn blacklist_override_and_load_are_logged() {
-    let Some((out, entries)) = run_with_journal("blacklisted-by-name", &["krtest_bl"], true) else {
+    let Some((out, entries)) =
+        run_with_journal("blacklisted-by-name", &["krtest_bl"], Journal::Listening)
+    else {
         return;
     };
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -165,7 +226,7 @@ fn timeout_is_logged_with_its_message_id() {
     let Some((out, entries)) = run_with_journal(
         "coming-times-out",
         &["krtest_coming", "--timeout", "100ms"],
-        true,
+        Journal::Listening,
     ) else {
         return;
     };
@@ -177,7 +238,9 @@ fn timeout_is_logged_with_its_message_id() {
 
 #[test]
 fn missing_journal_falls_back_to_stderr() {
-    let Some((out, entries)) = run_with_journal("already-ready", &["nf_conntrack"], false) else {
+    let Some((out, entries)) =
+        run_with_journal("already-ready", &["nf_conntrack"], Journal::Missing)
+    else {
         return;
     };
     assert!(entries.is_empty());
@@ -187,5 +250,30 @@ fn missing_journal_falls_back_to_stderr() {
         err.contains("the journal socket cannot be reached; logging to stderr"),
         "{err}"
     );
+    assert!(err.contains("nf_conntrack ready in "), "{err}");
+}
+
+#[test]
+fn stale_journal_socket_falls_back_to_stderr() {
+    let Some((out, _)) = run_with_journal("already-ready", &["nf_conntrack"], Journal::Stale)
+    else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(err.contains("nf_conntrack ready in "), "{err}");
+}
+
+/// journald wedged, its queue full: every entry goes to stderr at once,
+/// and the run neither blocks nor fails.
+#[test]
+fn full_journal_never_blocks() {
+    let Some((out, entries)) = run_with_journal("already-ready", &["nf_conntrack"], Journal::Full)
+    else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(entries.is_empty(), "{entries:?}");
+    let err = stderr(&out);
     assert!(err.contains("nf_conntrack ready in "), "{err}");
 }
