@@ -67,9 +67,11 @@ fn libkmod_paths_do_not_leak() {
     }
 }
 
-/// Under strace: no file opened for writing, no write but to stderr, and
-/// no program run but kmod-ready itself and what a modprobe.d `install`
-/// line names.
+/// Under strace: no file opened for writing, nothing read outside its
+/// inputs (the root, shared libraries, the kernel's own /proc and
+/// /sys/module files that libkmod reads as modprobe does), no write but to
+/// stderr, and no program run but kmod-ready itself and what a modprobe.d
+/// `install` line names.
 #[test]
 fn writes_nothing_and_runs_nothing_unasked() {
     let strace = tool("strace").expect("strace is installed (tests/run-all installs it)");
@@ -111,6 +113,21 @@ fn writes_nothing_and_runs_nothing_unasked() {
                 continue; // what an install line runs is its own business
             }
             if line.contains("open") && line.contains("= ") && !line.contains("= -1") {
+                let path = line.split('"').nth(1).unwrap_or("");
+                let inputs = [
+                    root.path.to_str().unwrap(),
+                    "/etc/ld.so.cache",
+                    "/lib/",
+                    "/usr/lib/",
+                    "/lib64/",
+                    "/proc/cmdline",
+                    "/proc/self/",
+                    "/sys/module/",
+                ];
+                assert!(
+                    !path.starts_with('/') || inputs.iter().any(|input| path.starts_with(input)),
+                    "{case}: read outside its inputs: {line}"
+                );
                 assert!(
                     !(line.contains("O_WRONLY")
                         || line.contains("O_RDWR")
