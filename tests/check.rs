@@ -144,17 +144,7 @@ fn check_fixture_cases() {
         cases.len() >= 11,
         "check fixture cases went missing: {cases:?}"
     );
-    let failures: Vec<String> = cases
-        .iter()
-        .filter_map(|case| run_case(case).err())
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    common::assert_cases(&cases, run_case);
 }
 
 #[test]

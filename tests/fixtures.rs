@@ -78,18 +78,5 @@ fn run_case(case: &str) -> Result<(), String> {
 fn fixture_cases() {
     let cases = common::case_names(FIXTURES, "expected");
     assert!(cases.len() >= 14, "fixture cases went missing: {cases:?}");
-    let failures: Vec<String> = cases
-        .iter()
-        .filter_map(|case| run_case(case).err())
-        .collect();
-    for case in &cases {
-        println!("fixture {case}");
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    common::assert_cases(&cases, run_case);
 }

@@ -182,3 +182,18 @@ pub fn case_names(cases: &str, marker: &str) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Runs every case, then fails naming each one that failed and why.
+pub fn assert_cases(cases: &[String], run: impl Fn(&str) -> Result<(), String>) {
+    let failures: Vec<String> = cases.iter().filter_map(|case| run(case).err()).collect();
+    for case in cases {
+        println!("case {case}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
