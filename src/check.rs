@@ -85,7 +85,7 @@ use crate::load::{self, cmdline_blacklist_advice, lockdown_advice, Facts};
 use crate::modprobe_d::{self, Location};
 use crate::readiness::{sys_module_dir, Requirement};
 use crate::status::Status;
-use crate::system::{cmdline_module_blacklist, cmdline_words, normalize_module_name, Root};
+use crate::system::{cmdline_module_blacklist, cmdline_module_list, normalize_module_name, Root};
 
 pub const SCHEMA: u32 = 1;
 /// Human output never needs more columns than this.
@@ -238,7 +238,7 @@ pub fn collect(requested: &[String], root: Root) -> Report {
         lockdown: root.lockdown(),
         modules_disabled: root.modules_disabled(),
         module_blacklist: cmdline_module_blacklist(&cmdline),
-        modprobe_blacklist: cmdline_modprobe_blacklist(&cmdline),
+        modprobe_blacklist: cmdline_module_list(&cmdline, "modprobe.blacklist"),
     };
     if facts.container.is_none() {
         if let Err(err) = std::fs::read(root.path("/proc/1/environ")) {
@@ -293,16 +293,6 @@ fn is_root() -> bool {
             uids.split_whitespace().nth(1).map(|euid| euid == "0")
         })
         .unwrap_or(false)
-}
-
-fn cmdline_modprobe_blacklist(cmdline: &str) -> Vec<String> {
-    cmdline_words(cmdline)
-        .iter()
-        .filter_map(|word| word.strip_prefix("modprobe.blacklist="))
-        .flat_map(|list| list.split(','))
-        .filter(|name| !name.is_empty())
-        .map(normalize_module_name)
-        .collect()
 }
 
 /// What libkmod says about a name: the modules it resolves to, the file of

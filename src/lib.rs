@@ -16,7 +16,6 @@ pub mod system;
 pub mod wait;
 
 use std::ffi::OsString;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use cli::LoadArgs;
@@ -197,12 +196,12 @@ fn log_ready(modules: &[String], start: Instant, detail: &str) {
 }
 
 fn missing_paths(requirements: &[Requirement], root: &Root) -> String {
-    let missing: Vec<PathBuf> = requirements.iter().flat_map(|r| r.missing(root)).collect();
-    missing
+    let missing: Vec<String> = requirements
         .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+        .flat_map(|r| r.missing(root))
+        .map(|path| path.display().to_string())
+        .collect();
+    missing.join(", ")
 }
 
 fn elapsed_usec(start: Instant) -> u64 {

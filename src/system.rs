@@ -128,12 +128,18 @@ fn uname_release() -> Option<String> {
 /// The modules that `module_blacklist=` on the kernel command line forbids;
 /// the kernel refuses them with EPERM whatever modprobe.d says.
 pub fn cmdline_module_blacklist(cmdline: &str) -> Vec<String> {
+    cmdline_module_list(cmdline, "module_blacklist")
+}
+
+/// The module names of every `KEY=a,b,c` word on a kernel command line
+/// (`module_blacklist`, or libkmod's `modprobe.blacklist`), normalised.
+pub fn cmdline_module_list(cmdline: &str, key: &str) -> Vec<String> {
     cmdline_words(cmdline)
         .iter()
-        .filter_map(|word| word.strip_prefix("module_blacklist="))
+        .filter_map(|word| word.strip_prefix(key)?.strip_prefix('='))
         .flat_map(|list| list.split(','))
         .filter(|name| !name.is_empty())
-        .map(|name| name.replace('-', "_"))
+        .map(normalize_module_name)
         .collect()
 }
 
