@@ -10,6 +10,7 @@
 //! answer: under a test root (`KMOD_READY_ROOT`), when systemd is not
 //! running, and to name the drop-in whose empty `ExecStartPre=` removed ours.
 
+use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::cli;
 use crate::modprobe_d::config_files;
 use crate::system::Root;
 
@@ -201,24 +203,18 @@ fn is_kmod_ready(command: &str) -> bool {
         .is_some_and(|exe| Path::new(exe).file_name() == Some("kmod-ready".as_ref()))
 }
 
-/// The modules a kmod-ready command line names (its operands), if it is one.
+/// The modules a kmod-ready command line names (its operands), if it is
+/// one, read by kmod-ready's own command-line parser; none when that parser
+/// rejects the line (kmod-ready would exit 64 there).
 pub fn kmod_ready_modules(command: &str) -> Option<Vec<String>> {
     if !is_kmod_ready(command) {
         return None;
     }
-    let mut modules = Vec::new();
-    let mut words = command_words(command).into_iter().skip(1);
-    while let Some(word) = words.next() {
-        match word {
-            "--timeout" | "--wait-for" | "--log" => {
-                words.next();
-            }
-            "--" => modules.extend(words.by_ref().map(str::to_string)),
-            w if w.starts_with('-') => {}
-            w => modules.push(w.to_string()),
-        }
-    }
-    Some(modules)
+    let words = command_words(command).into_iter().map(OsString::from);
+    Some(match cli::parse(words) {
+        Ok(cli) if cli.command.is_none() => cli.load.modules,
+        _ => Vec::new(),
+    })
 }
 
 /// The `ExecStartPre=` assignments of the `[Service]` section of a unit file
@@ -433,6 +429,11 @@ mod tests {
             Some(vec!["a".to_string()])
         );
         assert_eq!(kmod_ready_modules("/bin/true nf_conntrack"), None);
+        assert_eq!(
+            kmod_ready_modules("kmod-ready --timeout=30s --wait-for=/sys/x -q b"),
+            Some(vec!["b".to_string()])
+        );
+        assert_eq!(kmod_ready_modules("kmod-ready --timeout soon a"), Some(vec![]));
     }
 
     #[test]
