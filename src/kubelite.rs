@@ -22,14 +22,14 @@ use crate::cli;
 use crate::modprobe_d::config_files;
 use crate::system::Root;
 
-pub const UNIT: &str = "snap.microk8s.daemon-kubelite.service";
+pub(crate) const UNIT: &str = "snap.microk8s.daemon-kubelite.service";
 /// Where the kmod-ready package installs its drop-in.
-pub const DROP_IN: &str =
+pub(crate) const DROP_IN: &str =
     "/usr/lib/systemd/system/snap.microk8s.daemon-kubelite.service.d/50-kmod-ready.conf";
 /// The line kube-proxy logs when nf_conntrack was not ready at its start.
-pub const PROXY_ERROR: &str = "Error running ProxyServer";
+pub(crate) const PROXY_ERROR: &str = "Error running ProxyServer";
 /// The longest we wait for `systemctl` or `journalctl`.
-pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where systemd looks for unit files and their `.d` directories, highest
 /// precedence first (system instance).
@@ -43,7 +43,7 @@ const UNIT_DIRS: [&str; 5] = [
 
 /// The kubelite facts; serialised as the `kubelite` object of `check --json`.
 #[derive(Debug, Default, Serialize)]
-pub struct Kubelite {
+pub(crate) struct Kubelite {
     pub unit: &'static str,
     /// `"systemctl"` when systemd answered, `"files"` when unit files were read.
     pub source: &'static str,
@@ -256,7 +256,7 @@ pub fn exec_start_pre_assignments(text: &str) -> Vec<Option<String>> {
 
 /// The properties we ask `systemctl show` for.
 #[derive(Debug, Default, PartialEq)]
-pub struct Show {
+pub(crate) struct Show {
     pub load_state: Option<String>,
     pub fragment_path: Option<PathBuf>,
     pub drop_in_paths: Vec<PathBuf>,
@@ -268,7 +268,7 @@ pub struct Show {
 /// Parses `systemctl show -p …` output: `Key=value` lines; `ExecStartPre`
 /// values look like `{ path=… ; argv[]=/usr/sbin/kmod-ready nf_conntrack ;
 /// ignore_errors=no ; … }`, one per command (on one line or several).
-pub fn parse_show(text: &str) -> Show {
+pub(crate) fn parse_show(text: &str) -> Show {
     let mut show = Show::default();
     for line in text.lines() {
         let Some((key, value)) = line.split_once('=') else {
