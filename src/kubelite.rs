@@ -433,7 +433,10 @@ mod tests {
             kmod_ready_modules("kmod-ready --timeout=30s --wait-for=/sys/x -q b"),
             Some(vec!["b".to_string()])
         );
-        assert_eq!(kmod_ready_modules("kmod-ready --timeout soon a"), Some(vec![]));
+        assert_eq!(
+            kmod_ready_modules("kmod-ready --timeout soon a"),
+            Some(vec![])
+        );
     }
 
     #[test]

@@ -4,174 +4,39 @@ const MODULE: &str = "krtest_mod";
 
 /// Every variant, with the status kmod-ready exits with, and whether it is
 /// the kernel refusing an insertion.
+#[rustfmt::skip]
 fn every_cause() -> Vec<(Cause, u8, bool)> {
     use Cause::*;
     let text = |s: &str| s.to_string();
     let causes = vec![
-        (
-            ModuleDirMissing {
-                release: text("6.1.0-old"),
-                installed: vec![],
-            },
-            69,
-            false,
-        ),
-        (
-            ModuleDirMissing {
-                release: text("6.1.0-old"),
-                installed: vec![text("6.1.0-test")],
-            },
-            69,
-            false,
-        ),
-        (
-            NotFound {
-                module_dir: text("/lib/modules/6.1.0-test"),
-                release: text("6.1.0-test"),
-            },
-            69,
-            false,
-        ),
+        (ModuleDirMissing { release: text("6.1.0-old"), installed: vec![] }, 69, false),
+        (ModuleDirMissing { release: text("6.1.0-old"), installed: vec![text("6.1.0-test")] }, 69, false),
+        (NotFound { module_dir: text("/lib/modules/6.1.0-test"), release: text("6.1.0-test") }, 69, false),
         (Container { kind: text("lxc") }, 77, true),
-        (
-            LibkmodMissing {
-                error: text("not found"),
-            },
-            69,
-            false,
-        ),
+        (LibkmodMissing { error: text("not found") }, 69, false),
         (ContextFailed, 69, false),
-        (
-            LookupFailed {
-                errno: Errno::ENOMEM,
-            },
-            78,
-            false,
-        ),
-        (
-            BlacklistedAlias {
-                target: text("krtest_target"),
-            },
-            78,
-            false,
-        ),
-        (
-            DeniedOnCommandLine {
-                denied: text(MODULE),
-            },
-            77,
-            true,
-        ),
+        (LookupFailed { errno: Errno::ENOMEM }, 78, false),
+        (BlacklistedAlias { target: text("krtest_target") }, 78, false),
+        (DeniedOnCommandLine { denied: text(MODULE) }, 77, true),
         (NoCapSysModule, 77, true),
         (ModulesDisabled, 77, true),
-        (
-            Lockdown {
-                mode: text("integrity"),
-            },
-            77,
-            true,
-        ),
+        (Lockdown { mode: text("integrity") }, 77, true),
         (KernelRefused, 77, true),
         (SignatureRejected, 77, true),
-        (
-            NoModuleSupport {
-                release: text("6.1.0-test"),
-            },
-            69,
-            true,
-        ),
-        (
-            BadFormat {
-                release: text("6.1.0-test"),
-            },
-            69,
-            true,
-        ),
-        (
-            UnknownSymbol {
-                failed: text(MODULE),
-            },
-            69,
-            true,
-        ),
-        (
-            InstallLineFailed {
-                failed: text(MODULE),
-            },
-            78,
-            true,
-        ),
+        (NoModuleSupport { release: text("6.1.0-test") }, 69, true),
+        (BadFormat { release: text("6.1.0-test") }, 69, true),
+        (UnknownSymbol { failed: text(MODULE) }, 69, true),
+        (InstallLineFailed { failed: text(MODULE) }, 78, true),
         (InsertFailed, 69, true),
-        (
-            TimedOut {
-                timeout: text("10 s"),
-                missing: text("/sys/module/krtest_mod"),
-            },
-            75,
-            false,
-        ),
-        (
-            Interrupted {
-                signal: text("SIGTERM"),
-                missing: text("/sys/module/krtest_mod"),
-            },
-            75,
-            false,
-        ),
-        (
-            LoadedNotReady {
-                missing: text("/sys/module/krtest_mod"),
-                coming: true,
-            },
-            75,
-            false,
-        ),
-        (
-            LoadedNotReady {
-                missing: text("/sys/module/krtest_mod"),
-                coming: false,
-            },
-            75,
-            false,
-        ),
-        (
-            Blacklisted {
-                at: text("/etc/modprobe.d/x.conf:1"),
-                resolved: None,
-            },
-            78,
-            false,
-        ),
-        (
-            Blacklisted {
-                at: text("modprobe.d"),
-                resolved: Some(text("krtest_target")),
-            },
-            78,
-            false,
-        ),
-        (
-            NotLoaded {
-                nothing_loads_it: true,
-            },
-            69,
-            false,
-        ),
-        (
-            NotLoaded {
-                nothing_loads_it: false,
-            },
-            69,
-            false,
-        ),
-        (
-            KubeliteOverrideReset {
-                file: "/etc/x.conf".into(),
-                unit: text("k.service"),
-            },
-            78,
-            false,
-        ),
+        (TimedOut { timeout: text("10 s"), missing: text("/sys/module/krtest_mod") }, 75, false),
+        (Interrupted { signal: text("SIGTERM"), missing: text("/sys/module/krtest_mod") }, 75, false),
+        (LoadedNotReady { missing: text("/sys/module/krtest_mod"), coming: true }, 75, false),
+        (LoadedNotReady { missing: text("/sys/module/krtest_mod"), coming: false }, 75, false),
+        (Blacklisted { at: text("/etc/modprobe.d/x.conf:1"), resolved: None }, 78, false),
+        (Blacklisted { at: text("modprobe.d"), resolved: Some(text("krtest_target")) }, 78, false),
+        (NotLoaded { nothing_loads_it: true }, 69, false),
+        (NotLoaded { nothing_loads_it: false }, 69, false),
+        (KubeliteOverrideReset { file: "/etc/x.conf".into(), unit: text("k.service") }, 78, false),
     ];
     for (cause, _, _) in &causes {
         listed(cause);

@@ -99,6 +99,20 @@ pub fn render(report: &Report, colour: bool) -> String {
         text: String::new(),
         colour,
     };
+    render_system(&mut out, report);
+    for module in &report.modules {
+        out.blank();
+        render_module(&mut out, module);
+    }
+    out.blank();
+    render_kubelite(&mut out, &report.kubelite);
+    out.blank();
+    render_verdict(&mut out, &report.verdict);
+    out.text
+}
+
+/// Kernel, module directory, container, libkmod, and what forbids loading.
+fn render_system(out: &mut Out, report: &Report) {
     let kernel = &report.kernel;
     out.field("kernel", Tone::Plain, &kernel.release);
     if kernel.module_dir_exists {
@@ -156,14 +170,10 @@ pub fn render(report: &Report, colour: bool) -> String {
     if !cmdline.is_empty() {
         out.field("command line", Tone::Warn, &cmdline.join(" "));
     }
-    for module in &report.modules {
-        out.blank();
-        render_module(&mut out, module);
-    }
-    out.blank();
-    render_kubelite(&mut out, &report.kubelite);
-    out.blank();
-    let verdict = &report.verdict;
+}
+
+/// The last paragraph: detail, warnings, and the verdict line.
+fn render_verdict(out: &mut Out, verdict: &Verdict) {
     if let Some(detail) = &verdict.detail {
         out.field("detail", Tone::Plain, detail);
     }
@@ -183,7 +193,6 @@ pub fn render(report: &Report, colour: bool) -> String {
         // "verdict: " starts the last paragraph; long ones wrap under it.
         out.field_at(9, "verdict:", Tone::Bad, &text);
     }
-    out.text
 }
 
 fn render_module(out: &mut Out, module: &ModuleReport) {
