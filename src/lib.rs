@@ -2,7 +2,7 @@
 //! that make them usable exist, so that a service started after us (kubelite,
 //! whose kube-proxy writes conntrack sysctls at start) finds them.
 //!
-//! [`run`] is the program; each other module is one concern. Only what the
+//! `run` is the program; each other module is one concern. Only what the
 //! fuzz targets call is public.
 
 mod cause;

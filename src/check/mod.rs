@@ -75,7 +75,7 @@
 //!
 //! The work is done in three steps, each its own file: [`collect`] reads
 //! the facts, [`diagnose`] turns them into a verdict (one
-//! [`crate::cause::Cause`]), [`render`] prints them for people.
+//! [`crate::cause::Cause`]), [`render`] prints them, for people or as JSON.
 
 mod collect;
 mod diagnose;
@@ -89,16 +89,14 @@ use crate::status::Status;
 use crate::system::Root;
 
 use collect::collect;
-use render::render;
 
 /// Runs `kmod-ready check`: prints the report on stdout.
 pub fn run(args: &CheckArgs, root: Root) -> Status {
     let report = collect(&args.modules, root);
     let text = if args.json {
-        // Serialising plain data cannot fail; an empty object would be a bug.
-        serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+        render::json(&report)
     } else {
-        render(&report, use_colour())
+        render::human(&report, use_colour())
     };
     let mut stdout = std::io::stdout().lock();
     let _ = stdout

@@ -1,4 +1,5 @@
-//! The human report: short, aligned, at most [`WIDTH`] columns.
+//! The report for people (short, aligned, at most [`WIDTH`] columns) and
+//! as JSON (the schema is in the module above).
 
 use std::path::Path;
 
@@ -92,9 +93,15 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// One JSON object, pretty-printed.
+pub fn json(report: &Report) -> String {
+    // Serialising plain data cannot fail; an empty object would be a bug.
+    serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
+}
+
 /// The human report: short, aligned, at most [`WIDTH`] columns; the last
 /// line is the verdict.
-pub fn render(report: &Report, colour: bool) -> String {
+pub fn human(report: &Report, colour: bool) -> String {
     let mut out = Out {
         text: String::new(),
         colour,
