@@ -5,8 +5,8 @@
 //!
 //! systemd answers whenever it can: `systemctl show` gives the effective
 //! `ExecStartPre=` list and drop-in paths, `journalctl` the journal. Both
-//! are run read-only, without a shell, and killed if they take longer than
-//! [`systemd::COMMAND_TIMEOUT`]. Unit files are parsed here only where systemd cannot
+//! are run read-only, without a shell, and killed if they take too long
+//! (systemd.rs). Unit files are parsed here only where systemd cannot
 //! answer: under a test root (`KMOD_READY_ROOT`), when systemd is not
 //! running, and to name the drop-in whose empty `ExecStartPre=` removed ours.
 
