@@ -80,7 +80,7 @@ struct Run {
 }
 
 /// Loads what is not ready, then waits until everything is.
-pub fn make_ready(args: &LoadArgs, root: Root, start: Instant) -> Status {
+fn make_ready(args: &LoadArgs, root: Root, start: Instant) -> Status {
     let mut run = Run::new(args, start);
     // The fast path: every kubelite restart after the first one ends here,
     // without libkmod.

@@ -1,7 +1,7 @@
 //! Why a module is not ready: one typed cause, with its exit status, the
 //! short summary and fix that `check` prints, and the line kmod-ready logs.
 //! `load` and the wait return a [`Failure`], `check` picks one, and the
-//! journal entry is made from it; every sentence of advice is written here.
+//! journal entry is made from it. The sentences are in wording.rs.
 
 use std::path::PathBuf;
 
@@ -11,6 +11,8 @@ use crate::logging::message_id;
 use crate::status::Status;
 use crate::system::normalize_module_name;
 
+/// Each cause holds what its sentences need; the variants marked `check`
+/// are found only by `check` (kmod-ready itself loads and waits instead).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Cause {
     /// The running kernel has no module directory.
