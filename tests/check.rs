@@ -86,7 +86,7 @@ fn run_case(case: &str) -> Result<(), String> {
 fn check_fixture_cases() {
     let cases = common::case_names(CASES);
     assert!(
-        cases.len() >= 13,
+        cases.len() >= 17,
         "check fixture cases went missing: {cases:?}"
     );
     common::assert_cases(&cases, run_case);

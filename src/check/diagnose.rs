@@ -98,9 +98,7 @@ fn blacklisted(module: &ModuleReport) -> Cause {
 /// cause says so already), libkmod is missing, lockdown will refuse an
 /// unsigned module.
 fn warnings(report: &Report, failure: Option<&Failure>) -> Vec<String> {
-    let kubelite = &report.kubelite;
-    let mut warnings = Vec::new();
-    let cause_says_it = failure.is_some_and(|f| {
+    let cause_names_kubelite = failure.is_some_and(|f| {
         matches!(
             f.cause,
             Cause::KubeliteOverrideReset { .. }
@@ -109,33 +107,45 @@ fn warnings(report: &Report, failure: Option<&Failure>) -> Vec<String> {
                 }
         )
     });
-    if kubelite.unit_exists && !cause_says_it {
-        if let Some(file) = &kubelite.reset_by {
-            warnings.push(format!(
-                "{} resets ExecStartPre=, so kmod-ready no longer runs before kubelite",
-                file.display()
-            ));
-        } else if !kubelite.runs_kmod_ready {
-            warnings.push(
-                "no ExecStartPre= runs kmod-ready before kubelite: reinstall kmod-ready for its \
-                 drop-in"
-                    .to_string(),
-            );
-        }
+    let kubelite = (!cause_names_kubelite)
+        .then(|| kubelite_warning(report))
+        .flatten();
+    let libkmod = report.libkmod.error.as_ref().map(|error| {
+        format!("{error}: kmod-ready cannot load modules (install libkmod2, or kmod-libs on RHEL)")
+    });
+    let lockdown = failure.and_then(|f| lockdown_warning(report, f));
+    [kubelite, libkmod, lockdown]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+fn kubelite_warning(report: &Report) -> Option<String> {
+    let kubelite = &report.kubelite;
+    if !kubelite.unit_exists {
+        None
+    } else if let Some(file) = &kubelite.reset_by {
+        Some(format!(
+            "{} resets ExecStartPre=, so kmod-ready no longer runs before kubelite",
+            file.display()
+        ))
+    } else if !kubelite.runs_kmod_ready {
+        Some(
+            "no ExecStartPre= runs kmod-ready before kubelite: reinstall kmod-ready for its \
+             drop-in"
+                .to_string(),
+        )
+    } else {
+        None
     }
-    if let Some(error) = &report.libkmod.error {
-        warnings.push(format!(
-            "{error}: kmod-ready cannot load modules (install libkmod2, or kmod-libs on RHEL)"
-        ));
+}
+
+/// Under lockdown, a module that is yet to be loaded must be signed.
+fn lockdown_warning(report: &Report, failure: &Failure) -> Option<String> {
+    let mode = report.kernel.lockdown.clone()?;
+    let module = report.modules.iter().find(|m| !m.state.is_ready())?;
+    if !matches!(module.state, State::Loadable | State::Blacklisted) {
+        return None;
     }
-    let Some(failure) = failure else {
-        return warnings;
-    };
-    let module = report.modules.iter().find(|m| !m.state.is_ready());
-    let unsigned = module.is_some_and(|m| matches!(m.state, State::Loadable | State::Blacklisted));
-    if let (Some(mode), true) = (&report.kernel.lockdown, unsigned) {
-        let lockdown = Failure::new(&failure.modules[0], Cause::Lockdown { mode: mode.clone() });
-        warnings.extend(lockdown.detail());
-    }
-    warnings
+    Failure::new(&failure.modules[0], Cause::Lockdown { mode }).detail()
 }
