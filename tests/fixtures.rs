@@ -64,6 +64,6 @@ fn run_case(case: &str) -> Result<(), String> {
 #[test]
 fn fixture_cases() {
     let cases = common::case_names(FIXTURES);
-    assert!(cases.len() >= 18, "fixture cases went missing: {cases:?}");
+    assert!(cases.len() >= 23, "fixture cases went missing: {cases:?}");
     common::assert_cases(&cases, run_case);
 }

@@ -166,6 +166,8 @@ pub fn errno_by_name(name: &str) -> i32 {
         "ENOEXEC" => libc::ENOEXEC,
         "EKEYREJECTED" => libc::EKEYREJECTED,
         "ENOSYS" => libc::ENOSYS,
+        "ENOENT" => libc::ENOENT,
+        "EBUSY" => libc::EBUSY,
         other => panic!("unknown errno name {other}"),
     }
 }
