@@ -11,11 +11,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::status::EXIT_STATUS_HELP;
 
-pub const DEFAULT_TIMEOUT: &str = "10s";
+pub(crate) const DEFAULT_TIMEOUT: &str = "10s";
 /// Waiting longer than this at boot is a mistake, not a setting.
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The longest alias the kernel or modprobe.d could ask for is far below this.
-pub const MAX_NAME_LEN: usize = 255;
+pub(crate) const MAX_NAME_LEN: usize = 255;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,7 +31,7 @@ Meant for ExecStartPre= of snap.microk8s.daemon-kubelite.service.",
     subcommand_negates_reqs = true,
     disable_help_subcommand = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -43,7 +43,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
-pub struct LoadArgs {
+pub(crate) struct LoadArgs {
     /// Modules (or aliases) to load and wait for
     #[arg(value_name = "MODULE", required = true, value_parser = os_parser(parse_load_module))]
     pub modules: Vec<String>,
@@ -59,7 +59,7 @@ pub struct LoadArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Say, without changing anything, whether the modules are ready, and if not why
     #[command(
         long_about = "Say, without changing anything, whether the modules are ready and, if \
@@ -73,7 +73,7 @@ its drop-in. Default modules: those the kubelite drop-in gives kmod-ready, else 
 }
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Print one JSON object (schema documented in the README) instead of text
     #[arg(long)]
     pub json: bool,
@@ -84,7 +84,7 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct OutputArgs {
+pub(crate) struct OutputArgs {
     /// Where to log: the journal when stderr is connected to it (auto), or always one of them
     #[arg(long, value_name = "TARGET", value_enum, default_value_t = LogTarget::Auto, global = true)]
     pub log: LogTarget,
@@ -99,7 +99,7 @@ pub struct OutputArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogTarget {
+pub(crate) enum LogTarget {
     Auto,
     Journal,
     Stderr,
@@ -114,7 +114,7 @@ fn os_parser<T: Clone + Send + Sync + 'static>(
 
 /// Accepts a module name or alias as modprobe would take it, and nothing
 /// that could name a path or break a log line.
-pub fn parse_module_name(raw: &std::ffi::OsStr) -> Result<String, String> {
+pub(crate) fn parse_module_name(raw: &std::ffi::OsStr) -> Result<String, String> {
     let name = raw
         .to_str()
         .ok_or_else(|| "module names must be valid UTF-8".to_string())?;
@@ -205,7 +205,7 @@ fn parse_wait_path(raw: &std::ffi::OsStr) -> Result<PathBuf, String> {
 
 /// Parses the command line. A usage error becomes its first line, so that
 /// `systemctl status` shows the reason rather than clap's usage block.
-pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, clap::Error> {
+pub(crate) fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(args)
 }
 

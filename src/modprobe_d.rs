@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::system::{normalize_module_name, Root};
 
 /// Where libkmod reads modprobe.d files, highest precedence first.
-pub const MODPROBE_D_DIRS: [&str; 5] = [
+pub(crate) const MODPROBE_D_DIRS: [&str; 5] = [
     "/etc/modprobe.d",
     "/run/modprobe.d",
     "/usr/local/lib/modprobe.d",
@@ -24,7 +24,7 @@ pub const MODPROBE_D_DIRS: [&str; 5] = [
 ];
 
 /// Where systemd-modules-load reads modules-load.d files, highest first.
-pub const MODULES_LOAD_D_DIRS: [&str; 5] = [
+pub(crate) const MODULES_LOAD_D_DIRS: [&str; 5] = [
     "/etc/modules-load.d",
     "/run/modules-load.d",
     "/usr/local/lib/modules-load.d",
@@ -34,7 +34,7 @@ pub const MODULES_LOAD_D_DIRS: [&str; 5] = [
 
 /// A line of a configuration file that names a module.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Location {
+pub(crate) struct Location {
     /// The file, as a path of the system (not of the test root).
     pub file: PathBuf,
     /// 1-based; for a continued line, the line it starts on.
@@ -97,7 +97,7 @@ pub fn modules_load_lines(text: &str) -> Vec<(usize, String)> {
 /// The files of `dirs` (highest precedence first) whose names end in one of
 /// `suffixes`, after the override rule, in the order they are read: sorted
 /// by file name. Paths are system paths; hidden files are skipped.
-pub fn config_files(root: &Root, dirs: &[&str], suffixes: &[&str]) -> Vec<PathBuf> {
+pub(crate) fn config_files(root: &Root, dirs: &[&str], suffixes: &[&str]) -> Vec<PathBuf> {
     let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
     for dir in dirs {
         let Ok(entries) = std::fs::read_dir(root.path(dir)) else {
@@ -121,7 +121,7 @@ pub fn config_files(root: &Root, dirs: &[&str], suffixes: &[&str]) -> Vec<PathBu
 
 /// Every modprobe.d `blacklist` line that names `module` (a kernel name).
 /// libkmod also reads `*.alias` files there, so we do too.
-pub fn blacklisted_at(root: &Root, module: &str) -> Vec<Location> {
+pub(crate) fn blacklisted_at(root: &Root, module: &str) -> Vec<Location> {
     find_in(
         root,
         &MODPROBE_D_DIRS,
@@ -132,7 +132,7 @@ pub fn blacklisted_at(root: &Root, module: &str) -> Vec<Location> {
 }
 
 /// Every modules-load.d line that lists `module`.
-pub fn modules_load_d_lists(root: &Root, module: &str) -> Vec<Location> {
+pub(crate) fn modules_load_d_lists(root: &Root, module: &str) -> Vec<Location> {
     find_in(
         root,
         &MODULES_LOAD_D_DIRS,

@@ -81,7 +81,7 @@ pub fn sys_module_dir(name: &str) -> PathBuf {
 /// appears before the module's init function has run. Built-in modules have
 /// no `initstate`. Called on every poll of the wait, so it makes as few
 /// system calls as it can.
-fn is_present(root: &Root, path: &Path) -> bool {
+pub fn is_present(root: &Root, path: &Path) -> bool {
     let full = root.path(path);
     let is_module_dir = path.parent() == Some(Path::new("/sys/module"));
     if is_module_dir {

@@ -4,8 +4,6 @@
 //! each number stands for one class of cause; the log line printed next to it
 //! names the cause and the fix.
 
-use std::process::ExitCode;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     /// Every module is ready (or, for `check`, the node is ready).
@@ -35,12 +33,6 @@ impl Status {
             Status::NotPermitted => 77,
             Status::BadConfig => 78,
         }
-    }
-}
-
-impl From<Status> for ExitCode {
-    fn from(status: Status) -> ExitCode {
-        ExitCode::from(status.code())
     }
 }
 

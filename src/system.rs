@@ -9,10 +9,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// The environment variable that moves `/` for the test suite.
-pub const ROOT_ENV: &str = "KMOD_READY_ROOT";
+pub(crate) const ROOT_ENV: &str = "KMOD_READY_ROOT";
 
 #[derive(Clone, Debug)]
-pub struct Root {
+pub(crate) struct Root {
     prefix: PathBuf,
 }
 
@@ -133,7 +133,7 @@ pub fn cmdline_module_blacklist(cmdline: &str) -> Vec<String> {
 
 /// The module names of every `KEY=a,b,c` word on a kernel command line
 /// (`module_blacklist`, or libkmod's `modprobe.blacklist`), normalised.
-pub fn cmdline_module_list(cmdline: &str, key: &str) -> Vec<String> {
+pub(crate) fn cmdline_module_list(cmdline: &str, key: &str) -> Vec<String> {
     cmdline_words(cmdline)
         .iter()
         .filter_map(|word| word.strip_prefix(key)?.strip_prefix('='))
@@ -176,7 +176,7 @@ pub fn cmdline_words(cmdline: &str) -> Vec<String> {
 
 /// Whether this process may load modules: CAP_SYS_MODULE in its effective
 /// set. `None` when /proc/self/status cannot tell.
-pub fn has_cap_sys_module() -> Option<bool> {
+pub(crate) fn has_cap_sys_module() -> Option<bool> {
     const CAP_SYS_MODULE: u32 = 16;
     let status = fs::read_to_string("/proc/self/status").ok()?;
     let hex = status
@@ -188,7 +188,7 @@ pub fn has_cap_sys_module() -> Option<bool> {
 }
 
 /// Module names are the same with `-` or `_`; the kernel uses `_`.
-pub fn normalize_module_name(name: &str) -> String {
+pub(crate) fn normalize_module_name(name: &str) -> String {
     name.replace('-', "_")
 }
 

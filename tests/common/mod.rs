@@ -166,26 +166,94 @@ pub fn errno_by_name(name: &str) -> i32 {
         "ENOEXEC" => libc::ENOEXEC,
         "EKEYREJECTED" => libc::EKEYREJECTED,
         "ENOSYS" => libc::ENOSYS,
+        "ENOENT" => libc::ENOENT,
+        "EBUSY" => libc::EBUSY,
         other => panic!("unknown errno name {other}"),
     }
 }
 
-/// The cases of a fixture directory: its subdirectories that hold `marker`,
-/// sorted.
-pub fn case_names(cases: &str, marker: &str) -> Vec<String> {
+/// The cases of a fixture directory: its subdirectories that hold a
+/// `status` file, sorted.
+pub fn case_names(cases: &str) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(cases)
         .unwrap()
         .flatten()
-        .filter(|e| e.path().join(marker).exists())
+        .filter(|e| e.path().join("status").exists())
         .map(|e| e.file_name().into_string().unwrap())
         .collect();
     names.sort();
     names
 }
 
+/// The lines of the case file `name` (`args`: one argument a line); none
+/// when the file is missing.
+pub fn case_lines(dir: &Path, name: &str) -> Vec<String> {
+    fs::read_to_string(dir.join(name))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// What changes from run to run, made constant for golden files: the
+/// fixture root's path becomes `@ROOT@` and the milliseconds of "ready in
+/// N ms" become `@MS@`.
+pub fn normalise(text: &str, root: &Path) -> String {
+    let text = text.replace(root.to_str().unwrap(), "@ROOT@");
+    let marker = " ready in ";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(marker) {
+        let after = &rest[at + marker.len()..];
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        out.push_str(&rest[..at + marker.len()]);
+        out.push_str(if digits > 0 { "@MS@" } else { "" });
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Compares `actual` with the golden file `dir/name`; with
+/// `KMOD_READY_BLESS=1` writes it instead (review the diff before
+/// committing it).
+pub fn golden(dir: &Path, name: &str, actual: &str) -> Result<(), String> {
+    let path = dir.join(name);
+    if std::env::var_os("KMOD_READY_BLESS").is_some_and(|v| v == "1") {
+        fs::write(&path, actual).unwrap();
+        return Ok(());
+    }
+    let expected = fs::read_to_string(&path).unwrap_or_default();
+    if expected == actual {
+        return Ok(());
+    }
+    let first = expected
+        .lines()
+        .zip(actual.lines())
+        .position(|(e, a)| e != a)
+        .unwrap_or(expected.lines().count().min(actual.lines().count()));
+    Err(format!(
+        "{name} differs from line {}; expected:\n{expected}\ngot:\n{actual}",
+        first + 1
+    ))
+}
+
+/// The expected exit status of a case (its `status` file), compared with
+/// the actual one; with `KMOD_READY_BLESS=1` written instead.
+pub fn golden_status(dir: &Path, actual: Option<i32>) -> Result<(), String> {
+    let actual = actual.map_or("signal".to_string(), |code| code.to_string());
+    golden(dir, "status", &format!("{actual}\n")).map_err(|_| {
+        let expected = fs::read_to_string(dir.join("status")).unwrap_or_default();
+        format!("exit status {actual}, expected {}", expected.trim())
+    })
+}
+
 /// Runs every case, then fails naming each one that failed and why.
 pub fn assert_cases(cases: &[String], run: impl Fn(&str) -> Result<(), String>) {
-    let failures: Vec<String> = cases.iter().filter_map(|case| run(case).err()).collect();
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|case| run(case).err().map(|err| format!("{case}: {err}")))
+        .collect();
     for case in cases {
         println!("case {case}");
     }
@@ -196,4 +264,16 @@ pub fn assert_cases(cases: &[String], run: impl Fn(&str) -> Result<(), String>) 
         cases.len(),
         failures.join("\n")
     );
+}
+
+/// A test that cannot run here says why, on the terminal even when the
+/// harness captures output; under `CI=true` it fails instead, because CI
+/// installs everything the tests need (tests/run-all).
+pub fn skip(test: &str, reason: &str) {
+    use std::io::Write;
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test} cannot run under CI=true: {reason}"
+    );
+    let _ = writeln!(std::io::stderr(), "skipped: {test}: {reason}");
 }

@@ -1,0 +1,96 @@
+use super::*;
+
+const MODULE: &str = "krtest_mod";
+
+/// Every variant, with the status kmod-ready exits with, and whether it is
+/// the kernel refusing an insertion.
+#[rustfmt::skip]
+fn every_cause() -> Vec<(Cause, u8, bool)> {
+    use Cause::*;
+    let text = |s: &str| s.to_string();
+    let causes = vec![
+        (ModuleDirMissing { release: text("6.1.0-old"), installed: vec![] }, 69, false),
+        (ModuleDirMissing { release: text("6.1.0-old"), installed: vec![text("6.1.0-test")] }, 69, false),
+        (NotFound { module_dir: text("/lib/modules/6.1.0-test"), release: text("6.1.0-test") }, 69, false),
+        (Container { kind: text("lxc") }, 77, true),
+        (LibkmodMissing { error: text("not found") }, 69, false),
+        (ContextFailed, 69, false),
+        (LookupFailed { errno: Errno::ENOMEM }, 78, false),
+        (BlacklistedAlias { target: text("krtest_target") }, 78, false),
+        (DeniedOnCommandLine { denied: text(MODULE) }, 77, true),
+        (NoCapSysModule, 77, true),
+        (ModulesDisabled, 77, true),
+        (Lockdown { mode: text("integrity") }, 77, true),
+        (KernelRefused, 77, true),
+        (SignatureRejected, 77, true),
+        (NoModuleSupport { release: text("6.1.0-test") }, 69, true),
+        (BadFormat { release: text("6.1.0-test") }, 69, true),
+        (UnknownSymbol { failed: text(MODULE) }, 69, true),
+        (InstallLineFailed { failed: text(MODULE) }, 78, true),
+        (InsertFailed, 69, true),
+        (TimedOut { timeout: text("10 s"), missing: text("/sys/module/krtest_mod") }, 75, false),
+        (Interrupted { signal: text("SIGTERM"), missing: text("/sys/module/krtest_mod") }, 75, false),
+        (LoadedNotReady { missing: text("/sys/module/krtest_mod"), coming: true }, 75, false),
+        (LoadedNotReady { missing: text("/sys/module/krtest_mod"), coming: false }, 75, false),
+        (Blacklisted { at: text("/etc/modprobe.d/x.conf:1"), resolved: None }, 78, false),
+        (Blacklisted { at: text("modprobe.d"), resolved: Some(text("krtest_target")) }, 78, false),
+        (NotLoaded { nothing_loads_it: true }, 69, false),
+        (NotLoaded { nothing_loads_it: false }, 69, false),
+        (KubeliteOverrideReset { file: "/etc/x.conf".into(), unit: text("k.service") }, 78, false),
+    ];
+    for (cause, _, _) in &causes {
+        listed(cause);
+    }
+    causes
+}
+
+/// Does not compile when a variant is added and `every_cause` lacks it.
+fn listed(cause: &Cause) {
+    use Cause::*;
+    match cause {
+        ModuleDirMissing { .. } | NotFound { .. } | Container { .. } | LibkmodMissing { .. } => {}
+        ContextFailed | LookupFailed { .. } | BlacklistedAlias { .. } => {}
+        DeniedOnCommandLine { .. } | NoCapSysModule | ModulesDisabled | Lockdown { .. } => {}
+        KernelRefused | SignatureRejected | NoModuleSupport { .. } | BadFormat { .. } => {}
+        UnknownSymbol { .. } | InstallLineFailed { .. } | InsertFailed => {}
+        TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } | Blacklisted { .. } => {}
+        NotLoaded { .. } | KubeliteOverrideReset { .. } => {}
+    }
+}
+
+#[test]
+fn every_cause_has_its_status_a_fix_and_names_the_module() {
+    for (cause, status, refusal) in every_cause() {
+        let failure = if refusal {
+            Failure::refused(MODULE, cause.clone(), MODULE, Errno::EPERM)
+        } else {
+            Failure::new(MODULE, cause.clone())
+        };
+        assert_eq!(failure.status().code(), status, "{cause:?}");
+        assert!(!failure.fix().is_empty(), "{cause:?}: no fix");
+        assert!(!failure.summary().is_empty(), "{cause:?}: no summary");
+        let line = failure.detail().unwrap_or_else(|| failure.summary());
+        assert!(
+            line.contains(MODULE),
+            "{cause:?}: {line:?} does not name {MODULE}"
+        );
+        assert!(!line.contains('\n'), "{cause:?}: {line:?} is not one line");
+    }
+}
+
+#[test]
+fn a_refused_dependency_is_named_as_such() {
+    let cause = Cause::BadFormat {
+        release: "6.1.0-test".into(),
+    };
+    let own = Failure::refused("krtest_main", cause.clone(), "krtest_main", Errno::ENOEXEC);
+    let dependency = Failure::refused("krtest_main", cause, "krtest_dep", Errno::ENOEXEC);
+    assert!(own
+        .detail()
+        .unwrap()
+        .starts_with("krtest_main: loading failed (ENOEXEC"));
+    assert!(dependency
+        .detail()
+        .unwrap()
+        .starts_with("krtest_main: loading its dependency krtest_dep failed (ENOEXEC"));
+}

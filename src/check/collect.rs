@@ -1,0 +1,324 @@
+//! Collecting the facts `check` reports, read-only: kernel, container,
+//! libkmod, each module, kubelite.
+
+use std::path::Path;
+
+use crate::kubelite::Kubelite;
+use crate::libkmod::{Context, Libkmod, LIBRARY};
+use crate::load::{self, Facts};
+use crate::modprobe_d::{self, Location};
+use crate::readiness::{sys_module_dir, Requirement};
+use crate::system::{cmdline_module_blacklist, cmdline_module_list, normalize_module_name, Root};
+
+use super::diagnose::verdict;
+use super::report::*;
+
+const DEFAULT_MODULE: &str = "nf_conntrack";
+
+/// Reads every fact; never changes anything.
+pub fn collect(requested: &[String], root: Root) -> Report {
+    let facts = Facts::read(root);
+    let kubelite = Kubelite::read(&facts.root);
+    let modules = modules_to_check(requested, &kubelite);
+    let kernel = kernel(&facts);
+    let lib = Libkmod::open();
+    let ctx = match (&lib, kernel.module_dir_exists) {
+        (Ok(lib), true) => load::context(lib, &facts, DEFAULT_MODULE).ok(),
+        _ => None,
+    };
+    let modules = modules
+        .iter()
+        .map(|name| module_report(&facts, &kernel, ctx.as_ref(), lib.is_ok(), name))
+        .collect();
+    let mut report = Report {
+        schema: SCHEMA,
+        kernel,
+        container: facts.container.clone(),
+        libkmod: libkmod_state(lib.as_ref().err()),
+        modules,
+        kubelite,
+        skipped: container_skipped(&facts),
+        verdict: Verdict::default(),
+    };
+    report.verdict = verdict(&report, &facts);
+    report
+}
+
+/// Those asked for, else those the kubelite drop-in gives kmod-ready, else
+/// nf_conntrack.
+fn modules_to_check(requested: &[String], kubelite: &Kubelite) -> Vec<String> {
+    if !requested.is_empty() {
+        requested.to_vec()
+    } else if !kubelite.kmod_ready_modules.is_empty() {
+        kubelite.kmod_ready_modules.clone()
+    } else {
+        vec![DEFAULT_MODULE.to_string()]
+    }
+}
+
+fn kernel(facts: &Facts) -> Kernel {
+    let root = &facts.root;
+    let cmdline = root.kernel_cmdline();
+    let module_dir = root.module_dir(&facts.release);
+    Kernel {
+        release: facts.release.clone(),
+        module_dir: module_dir
+            .clone()
+            .unwrap_or_else(|| Path::new("/lib/modules").join(&facts.release))
+            .display()
+            .to_string(),
+        module_dir_exists: module_dir.is_some(),
+        installed_releases: root.installed_releases(),
+        lockdown: root.lockdown(),
+        modules_disabled: root.modules_disabled(),
+        module_blacklist: cmdline_module_blacklist(&cmdline),
+        modprobe_blacklist: cmdline_module_list(&cmdline, "modprobe.blacklist"),
+    }
+}
+
+fn libkmod_state(error: Option<&libloading::Error>) -> LibkmodState {
+    LibkmodState {
+        available: error.is_none(),
+        error: error.map(|err| format!("cannot load {LIBRARY}: {err}")),
+        reason: error.map(ToString::to_string),
+    }
+}
+
+/// Without root, PID 1's environment (where a container manager may say
+/// what it is) cannot be read: say so.
+fn container_skipped(facts: &Facts) -> Vec<String> {
+    if facts.container.is_some() {
+        return Vec::new();
+    }
+    match std::fs::read(facts.root.path("/proc/1/environ")) {
+        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
+            let hint = if is_root() { "" } else { ", needs root" };
+            vec![format!(
+                "container: /proc/1/environ: permission denied{hint}; read \
+                 /run/systemd/container only"
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Whether this process runs as root (effective UID 0).
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let uids = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))?
+                .to_string();
+            uids.split_whitespace().nth(1).map(|euid| euid == "0")
+        })
+        .unwrap_or(false)
+}
+
+/// What libkmod says about a name: the modules it resolves to, the file of
+/// the first one and the dependencies of all, and which are blacklisted.
+#[derive(Default)]
+struct Lookup {
+    resolved: Vec<String>,
+    file: Option<String>,
+    dependencies: Vec<String>,
+    blacklisted: Vec<String>,
+}
+
+fn lookup(ctx: &Context, root: &Root, name: &str) -> Lookup {
+    let Ok(list) = ctx.lookup(name) else {
+        return Lookup::default();
+    };
+    let modules = list.modules();
+    let mut found = Lookup {
+        resolved: modules.iter().map(|m| m.name()).collect(),
+        blacklisted: list.blacklisted().unwrap_or_default(),
+        ..Lookup::default()
+    };
+    for module in &modules {
+        if found.file.is_none() {
+            found.file = module.path().map(|p| system_path(root, &p));
+        }
+        for dep in module.dependencies() {
+            if !found.dependencies.contains(&dep) {
+                found.dependencies.push(dep);
+            }
+        }
+    }
+    found
+}
+
+/// A path libkmod returned under a test root, as the system path.
+fn system_path(root: &Root, path: &str) -> String {
+    let prefix = root.path("/");
+    match Path::new(path).strip_prefix(&prefix) {
+        Ok(rest) if !root.is_system_root() => format!("/{}", rest.display()),
+        _ => path.to_string(),
+    }
+}
+
+/// Whether the module tree of the running kernel lists `name` as built in.
+fn listed_builtin(root: &Root, module_dir: &str, name: &str) -> bool {
+    let Ok(text) =
+        std::fs::read_to_string(root.path(Path::new(module_dir).join("modules.builtin")))
+    else {
+        return false;
+    };
+    text.lines().any(|line| {
+        Path::new(line.trim())
+            .file_name()
+            .and_then(|f| f.to_str())
+            .map(|f| f.split('.').next().unwrap_or(f))
+            .is_some_and(|stem| normalize_module_name(stem) == name)
+    })
+}
+
+fn module_report(
+    facts: &Facts,
+    kernel: &Kernel,
+    ctx: Option<&Context>,
+    have_libkmod: bool,
+    name: &str,
+) -> ModuleReport {
+    let root = &facts.root;
+    let found = ctx.map(|ctx| lookup(ctx, root, name)).unwrap_or_default();
+    let resolved = if found.resolved.is_empty() {
+        vec![normalize_module_name(name)]
+    } else {
+        found.resolved.clone()
+    };
+    let builtin = builtin_of(root, kernel, &resolved);
+    let mut module = ModuleReport {
+        name: name.to_string(),
+        state: State::Unknown,
+        paths: readiness(root, name, &resolved, &builtin),
+        file: found.file.clone(),
+        dependencies: found.dependencies.clone(),
+        blacklisted_at: blacklist_locations(root, kernel, &resolved),
+        modules_load_d: resolved
+            .iter()
+            .flat_map(|m| modprobe_d::modules_load_d_lists(root, m))
+            .collect(),
+        resolved,
+    };
+    let loaded = module
+        .resolved
+        .iter()
+        .any(|m| root.exists(sys_module_dir(m)));
+    let in_kernel = Presence {
+        loaded,
+        builtin: builtin.len(),
+    };
+    module.state = state(&module, kernel, &found, have_libkmod, in_kernel);
+    module
+}
+
+/// Which of the resolved modules the kernel has built in: listed in
+/// modules.builtin, or with a /sys/module directory but no `initstate`
+/// (a loaded module always has one).
+fn builtin_of(root: &Root, kernel: &Kernel, resolved: &[String]) -> Vec<String> {
+    resolved
+        .iter()
+        .filter(|m| {
+            listed_builtin(root, &kernel.module_dir, m)
+                || (root.exists(sys_module_dir(m))
+                    && !root.exists(sys_module_dir(m).join("initstate")))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The readiness paths of `name`, once resolved, and whether each exists.
+fn readiness(root: &Root, name: &str, resolved: &[String], builtin: &[String]) -> Vec<PathState> {
+    let mut requirement = Requirement::new(name);
+    requirement.resolve_alias(resolved);
+    for module in builtin {
+        requirement.drop_sys_module_dir(module);
+    }
+    let missing = requirement.missing(root);
+    requirement
+        .paths
+        .iter()
+        .map(|path| PathState {
+            path: path.clone(),
+            exists: !missing.contains(path),
+            value: path_value(root, path),
+        })
+        .collect()
+}
+
+/// modprobe.d `blacklist` lines, and `modprobe.blacklist=` on the kernel
+/// command line, that name one of the resolved modules.
+fn blacklist_locations(root: &Root, kernel: &Kernel, resolved: &[String]) -> Vec<Location> {
+    let mut locations: Vec<Location> = resolved
+        .iter()
+        .flat_map(|m| modprobe_d::blacklisted_at(root, m))
+        .collect();
+    if resolved
+        .iter()
+        .any(|m| kernel.modprobe_blacklist.contains(m))
+    {
+        locations.push(Location {
+            file: CMDLINE.into(),
+            line: 1,
+        });
+    }
+    locations
+}
+
+/// Whether the kernel has the module: loaded (any of its modules), and how
+/// many of them are built in.
+#[derive(Clone, Copy)]
+struct Presence {
+    loaded: bool,
+    builtin: usize,
+}
+
+fn state(
+    module: &ModuleReport,
+    kernel: &Kernel,
+    found: &Lookup,
+    have_libkmod: bool,
+    in_kernel: Presence,
+) -> State {
+    let paths_present = module.paths.iter().all(|p| p.exists);
+    if paths_present && in_kernel.builtin == module.resolved.len() {
+        State::Builtin
+    } else if paths_present {
+        State::Ready
+    } else if in_kernel.loaded || in_kernel.builtin > 0 {
+        State::LoadedNotReady
+    } else if !kernel.module_dir_exists {
+        State::NotFound
+    } else if !have_libkmod {
+        State::Unknown
+    } else if found.resolved.is_empty() {
+        State::NotFound
+    } else if module
+        .resolved
+        .iter()
+        .any(|m| kernel.module_blacklist.contains(m))
+    {
+        State::DeniedByCmdline
+    } else if !module.blacklisted_at.is_empty() || !found.blacklisted.is_empty() {
+        State::Blacklisted
+    } else {
+        State::Loadable
+    }
+}
+
+/// The content of a small file (a sysctl, a module parameter), or a module
+/// directory's `initstate`.
+fn path_value(root: &Root, path: &Path) -> Option<String> {
+    let full = root.path(path);
+    let file = if full.is_dir() {
+        full.join("initstate")
+    } else {
+        full
+    };
+    let text = std::fs::read(file).ok()?;
+    let text = String::from_utf8_lossy(&text[..text.len().min(200)]);
+    let value = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!value.is_empty()).then_some(value)
+}

@@ -1,0 +1,120 @@
+//! What `check` found, as it is printed (human) and serialised (JSON).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::kubelite::Kubelite;
+use crate::modprobe_d::Location;
+
+pub const SCHEMA: u32 = 1;
+/// The file `modprobe.blacklist=` entries are reported in (line 1).
+pub const CMDLINE: &str = "/proc/cmdline";
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    pub kernel: Kernel,
+    pub container: Option<String>,
+    pub libkmod: LibkmodState,
+    pub modules: Vec<ModuleReport>,
+    pub kubelite: Kubelite,
+    pub skipped: Vec<String>,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Kernel {
+    pub release: String,
+    pub module_dir: String,
+    pub module_dir_exists: bool,
+    pub installed_releases: Vec<String>,
+    pub lockdown: Option<String>,
+    pub modules_disabled: bool,
+    pub module_blacklist: Vec<String>,
+    pub modprobe_blacklist: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LibkmodState {
+    pub available: bool,
+    pub error: Option<String>,
+    /// The loader's own reason, for the cause.
+    #[serde(skip)]
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    Ready,
+    Builtin,
+    LoadedNotReady,
+    Loadable,
+    Blacklisted,
+    DeniedByCmdline,
+    NotFound,
+    Unknown,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Ready => "ready",
+            State::Builtin => "built in",
+            State::LoadedNotReady => "loaded, not ready",
+            State::Loadable => "loadable, not loaded",
+            State::Blacklisted => "blacklisted, not loaded",
+            State::DeniedByCmdline => "denied by module_blacklist=, not loaded",
+            State::NotFound => "not found",
+            State::Unknown => "not loaded (module tree not read: no libkmod)",
+        }
+    }
+
+    pub fn is_ready(self) -> bool {
+        matches!(self, State::Ready | State::Builtin)
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PathState {
+    pub path: PathBuf,
+    pub exists: bool,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ModuleReport {
+    pub name: String,
+    pub state: State,
+    pub resolved: Vec<String>,
+    pub paths: Vec<PathState>,
+    pub file: Option<String>,
+    pub dependencies: Vec<String>,
+    pub blacklisted_at: Vec<Location>,
+    pub modules_load_d: Vec<Location>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Verdict {
+    pub ready: bool,
+    pub cause: Option<String>,
+    pub fix: Option<String>,
+    pub detail: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// `FILE:LINE, …`; `modprobe.blacklist=` for the kernel command line.
+pub fn location_list(locations: &[Location]) -> String {
+    locations
+        .iter()
+        .map(|l| {
+            if l.file == Path::new(CMDLINE) {
+                "modprobe.blacklist=".to_string()
+            } else {
+                format!("{}:{}", l.file.display(), l.line)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

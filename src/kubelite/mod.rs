@@ -1,0 +1,294 @@
+//! What `kmod-ready check` reports about MicroK8s's kubelite unit: whether
+//! it exists, whether our drop-in is in effect (or an `/etc` override reset
+//! its `ExecStartPre=`), and, when systemd runs the system we look at, the
+//! unit's state and the last "Error running ProxyServer" journal line.
+//!
+//! systemd answers whenever it can: `systemctl show` gives the effective
+//! `ExecStartPre=` list and drop-in paths, `journalctl` the journal. Both
+//! are run read-only, without a shell, and killed if they take too long
+//! (systemd.rs). Unit files are parsed here only where systemd cannot
+//! answer: under a test root (`KMOD_READY_ROOT`), when systemd is not
+//! running, and to name the drop-in whose empty `ExecStartPre=` removed ours.
+
+mod systemd;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::cli;
+use crate::modprobe_d::config_files;
+use crate::system::Root;
+
+use systemd::{last_proxy_error, parse_show, run_bounded, Show};
+
+pub(crate) const UNIT: &str = "snap.microk8s.daemon-kubelite.service";
+/// Where the kmod-ready package installs its drop-in.
+pub(crate) const DROP_IN: &str =
+    "/usr/lib/systemd/system/snap.microk8s.daemon-kubelite.service.d/50-kmod-ready.conf";
+/// The line kube-proxy logs when nf_conntrack was not ready at its start.
+pub(crate) const PROXY_ERROR: &str = "Error running ProxyServer";
+
+/// Where systemd looks for unit files and their `.d` directories, highest
+/// precedence first (system instance).
+const UNIT_DIRS: [&str; 5] = [
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+];
+
+/// The kubelite facts; serialised as the `kubelite` object of `check --json`.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct Kubelite {
+    pub unit: &'static str,
+    /// `"systemctl"` when systemd answered, `"files"` when unit files were read.
+    pub source: &'static str,
+    pub unit_exists: bool,
+    /// The unit file (snapd writes it under /etc/systemd/system).
+    pub unit_file: Option<PathBuf>,
+    /// Whether our drop-in file is installed.
+    pub drop_in_present: bool,
+    /// The drop-ins in effect, in the order systemd applies them.
+    pub drop_ins: Vec<PathBuf>,
+    /// The effective `ExecStartPre=` commands, in order.
+    pub exec_start_pre: Vec<String>,
+    /// Whether one of them runs kmod-ready.
+    pub runs_kmod_ready: bool,
+    /// The modules that kmod-ready command is given.
+    pub kmod_ready_modules: Vec<String>,
+    /// The drop-in whose empty `ExecStartPre=` removed ours, if one did.
+    pub reset_by: Option<PathBuf>,
+    pub active_state: Option<String>,
+    pub n_restarts: Option<u64>,
+    /// The last journal line of the unit with "Error running ProxyServer".
+    pub last_proxy_error: Option<String>,
+    /// Facts not read, and why: "state and journal: systemd is not running; …".
+    pub skipped: Vec<String>,
+}
+
+impl Kubelite {
+    pub fn read(root: &Root) -> Kubelite {
+        let mut facts = Kubelite {
+            unit: UNIT,
+            drop_in_present: root.exists(DROP_IN),
+            ..Kubelite::default()
+        };
+        let live = if !root.is_system_root() {
+            Err(format!("{} is set", crate::system::ROOT_ENV))
+        } else if !root.exists("/run/systemd/system") {
+            Err("systemd is not running".to_string())
+        } else {
+            Ok(())
+        };
+        let shown = live.and_then(|()| {
+            run_bounded(
+                "systemctl",
+                &[
+                    "show",
+                    "--no-pager",
+                    "-p",
+                    "LoadState,FragmentPath,DropInPaths,ExecStartPre,ActiveState,NRestarts",
+                    UNIT,
+                ],
+            )
+        });
+        match shown {
+            Ok((text, _)) => facts.apply_systemctl(root, &parse_show(&text)),
+            Err(reason) => {
+                facts.apply_unit_files(root);
+                facts.skipped.push(format!(
+                    "state and journal: {reason}; read unit files instead"
+                ));
+                return facts.finish();
+            }
+        }
+        if facts.unit_exists {
+            match last_proxy_error() {
+                Ok(line) => facts.last_proxy_error = line,
+                Err(reason) => facts.skipped.push(format!("journal: {reason}")),
+            }
+        }
+        facts.finish()
+    }
+
+    fn apply_systemctl(&mut self, root: &Root, show: &Show) {
+        self.source = "systemctl";
+        self.unit_exists = show.load_state.as_deref().is_some_and(|s| s != "not-found");
+        self.unit_file = show.fragment_path.clone();
+        self.drop_ins = show.drop_in_paths.clone();
+        self.exec_start_pre = show.exec_start_pre.clone();
+        self.active_state = show.active_state.clone();
+        self.n_restarts = show.n_restarts;
+        let ours = self.drop_ins.iter().position(|p| p == Path::new(DROP_IN));
+        if let (false, Some(ours)) = (self.runs_kmod_ready(), ours) {
+            // systemd does not say which drop-in reset the list: name the
+            // last one after ours with an empty ExecStartPre=.
+            self.reset_by = self.drop_ins[ours..]
+                .iter()
+                .rfind(|path| {
+                    let text = std::fs::read_to_string(root.path(path)).unwrap_or_default();
+                    exec_start_pre_assignments(&text)
+                        .iter()
+                        .any(Option::is_none)
+                })
+                .cloned();
+        }
+    }
+
+    fn apply_unit_files(&mut self, root: &Root) {
+        self.source = "files";
+        self.unit_file = UNIT_DIRS
+            .iter()
+            .map(|dir| Path::new(dir).join(UNIT))
+            .find(|path| root.path(path).is_file());
+        self.unit_exists = self.unit_file.is_some();
+        let dirs: Vec<String> = UNIT_DIRS.iter().map(|d| format!("{d}/{UNIT}.d")).collect();
+        let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
+        self.drop_ins = config_files(root, &dirs, &[".conf"]);
+        let mut commands: Vec<String> = Vec::new();
+        let mut ours_seen = false;
+        for file in self.unit_file.iter().chain(&self.drop_ins) {
+            ours_seen |= file == Path::new(DROP_IN);
+            let text = std::fs::read_to_string(root.path(file)).unwrap_or_default();
+            for assignment in exec_start_pre_assignments(&text) {
+                match assignment {
+                    Some(command) => commands.push(command),
+                    None => {
+                        if ours_seen && commands.iter().any(|c| is_kmod_ready(c)) {
+                            self.reset_by = Some(file.clone());
+                        }
+                        commands.clear();
+                    }
+                }
+            }
+        }
+        self.exec_start_pre = commands;
+    }
+
+    fn runs_kmod_ready(&self) -> bool {
+        self.exec_start_pre.iter().any(|c| is_kmod_ready(c))
+    }
+
+    fn finish(mut self) -> Kubelite {
+        self.runs_kmod_ready = self.runs_kmod_ready();
+        if self.runs_kmod_ready {
+            self.reset_by = None;
+        }
+        self.kmod_ready_modules = self
+            .exec_start_pre
+            .iter()
+            .filter_map(|c| kmod_ready_modules(c))
+            .flatten()
+            .collect();
+        self
+    }
+}
+
+/// The words of a command line of a unit file, without the special
+/// prefixes (`-`, `@`, `:`, `+`, `!`) of the executable.
+fn command_words(command: &str) -> Vec<&str> {
+    command
+        .trim_start_matches(['-', '@', ':', '+', '!'])
+        .split_whitespace()
+        .collect()
+}
+
+fn is_kmod_ready(command: &str) -> bool {
+    command_words(command)
+        .first()
+        .is_some_and(|exe| Path::new(exe).file_name() == Some("kmod-ready".as_ref()))
+}
+
+/// The modules a kmod-ready command line names (its operands), if it is
+/// one, read by kmod-ready's own command-line parser; none when that parser
+/// rejects the line (kmod-ready would exit 64 there).
+pub fn kmod_ready_modules(command: &str) -> Option<Vec<String>> {
+    if !is_kmod_ready(command) {
+        return None;
+    }
+    let words = command_words(command).into_iter().map(OsString::from);
+    Some(match cli::parse(words) {
+        Ok(cli) if cli.command.is_none() => cli.load.modules,
+        _ => Vec::new(),
+    })
+}
+
+/// The `ExecStartPre=` assignments of the `[Service]` section of a unit file
+/// or drop-in, in order; `None` is an empty assignment, which resets the
+/// list. Comments start with `#` or `;`; a trailing backslash continues a
+/// line (systemd joins the parts with a space).
+pub fn exec_start_pre_assignments(text: &str) -> Vec<Option<String>> {
+    let mut assignments = Vec::new();
+    let mut in_service = false;
+    let mut pending = String::new();
+    for raw in text.lines() {
+        let line = raw.trim();
+        if pending.is_empty() && (line.starts_with('#') || line.starts_with(';')) {
+            continue;
+        }
+        if let Some(head) = line.strip_suffix('\\') {
+            pending.push_str(head);
+            pending.push(' ');
+            continue;
+        }
+        pending.push_str(line);
+        let line = std::mem::take(&mut pending);
+        if line.starts_with('[') {
+            in_service = line == "[Service]";
+            continue;
+        }
+        if !in_service {
+            continue;
+        }
+        if let Some((key, value)) = line.split_once('=') {
+            if key.trim() == "ExecStartPre" {
+                let value = value.trim();
+                assignments.push((!value.is_empty()).then(|| value.to_string()));
+            }
+        }
+    }
+    assignments
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_start_pre_lines() {
+        let text = "[Unit]\nExecStartPre=/not/service\n[Service]\n# ExecStartPre=/comment\n\
+                    ExecStartPre=\nExecStartPre = -/usr/sbin/kmod-ready \\\n  --timeout 30s nf_conntrack\n\
+                    ExecStart=/x\n";
+        assert_eq!(
+            exec_start_pre_assignments(text),
+            vec![
+                None,
+                Some("-/usr/sbin/kmod-ready  --timeout 30s nf_conntrack".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn modules_of_a_kmod_ready_command() {
+        assert_eq!(
+            kmod_ready_modules("-/usr/sbin/kmod-ready --timeout 30s nf_conntrack br_netfilter"),
+            Some(vec!["nf_conntrack".to_string(), "br_netfilter".to_string()])
+        );
+        assert_eq!(
+            kmod_ready_modules("kmod-ready -v --log=journal --wait-for /sys/x -- a"),
+            Some(vec!["a".to_string()])
+        );
+        assert_eq!(kmod_ready_modules("/bin/true nf_conntrack"), None);
+        assert_eq!(
+            kmod_ready_modules("kmod-ready --timeout=30s --wait-for=/sys/x -q b"),
+            Some(vec!["b".to_string()])
+        );
+        assert_eq!(
+            kmod_ready_modules("kmod-ready --timeout soon a"),
+            Some(vec![])
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! Asking systemd: `systemctl show` and `journalctl`, run read-only,
+//! without a shell, and killed if they take longer than [`COMMAND_TIMEOUT`].
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{PROXY_ERROR, UNIT};
+
+/// The longest we wait for `systemctl` or `journalctl`.
+pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The properties we ask `systemctl show` for.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Show {
+    pub load_state: Option<String>,
+    pub fragment_path: Option<PathBuf>,
+    pub drop_in_paths: Vec<PathBuf>,
+    pub exec_start_pre: Vec<String>,
+    pub active_state: Option<String>,
+    pub n_restarts: Option<u64>,
+}
+
+/// Parses `systemctl show -p …` output: `Key=value` lines; `ExecStartPre`
+/// values look like `{ path=… ; argv[]=/usr/sbin/kmod-ready nf_conntrack ;
+/// ignore_errors=no ; … }`, one per command (on one line or several).
+pub(crate) fn parse_show(text: &str) -> Show {
+    let mut show = Show::default();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let some = || Some(value.to_string()).filter(|v| !v.is_empty());
+        match key {
+            "LoadState" => show.load_state = some(),
+            "FragmentPath" => show.fragment_path = some().map(PathBuf::from),
+            "ActiveState" => show.active_state = some(),
+            "NRestarts" => show.n_restarts = value.parse().ok(),
+            "DropInPaths" => {
+                show.drop_in_paths = value.split_whitespace().map(PathBuf::from).collect()
+            }
+            "ExecStartPre" => {
+                for entry in value.split("argv[]=").skip(1) {
+                    let argv = entry.split(" ;").next().unwrap_or_default().trim();
+                    let ignore = entry.contains("ignore_errors=yes");
+                    let prefix = if ignore { "-" } else { "" };
+                    show.exec_start_pre.push(format!("{prefix}{argv}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    show
+}
+
+/// The last journal line of the unit that has "Error running ProxyServer",
+/// with its timestamp; `Ok(None)` when there is none.
+pub(super) fn last_proxy_error() -> Result<Option<String>, String> {
+    let base = ["-u", UNIT, "-o", "short-iso", "--no-pager"];
+    let grep = run_bounded(
+        "journalctl",
+        &[&base[..], &["-n", "1", "--grep", PROXY_ERROR]].concat(),
+    );
+    let (stdout, stderr) = match grep {
+        Ok(output) => output,
+        // journalctl built without PCRE2 cannot --grep: search ourselves.
+        Err(reason) if reason.contains("pattern") || reason.contains("PCRE") => {
+            run_bounded("journalctl", &[&base[..], &["-n", "2000"]].concat())?
+        }
+        // --grep may exit 1 when nothing matches.
+        Err(reason) if reason.starts_with("exit status 1:") && !reason.contains("ermission") => {
+            Default::default()
+        }
+        Err(reason) => return Err(reason),
+    };
+    // Without root (or the adm or systemd-journal group) journalctl shows
+    // only the user's own journal and says so on stderr.
+    if stderr.contains("not seeing messages") || stderr.contains("ermission") {
+        return Err("needs root (or the adm or systemd-journal group)".to_string());
+    }
+    Ok(stdout
+        .lines()
+        .rfind(|l| l.contains(PROXY_ERROR))
+        .map(str::to_string))
+}
+
+/// Runs `program` (found on PATH) with `args`, without a shell, its stdin
+/// closed, killed after [`COMMAND_TIMEOUT`]. Returns its stdout and stderr
+/// when it succeeds, else a one-line reason.
+pub(super) fn run_bounded(program: &str, args: &[&str]) -> Result<(String, String), String> {
+    run_within(COMMAND_TIMEOUT, program, args)
+}
+
+fn run_within(timeout: Duration, program: &str, args: &[&str]) -> Result<(String, String), String> {
+    let mut child = Command::new(program)
+        .args(args)
+        .env("LC_ALL", "C")
+        .env("SYSTEMD_PAGER", "")
+        .env("SYSTEMD_COLORS", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|err| format!("cannot run {program}: {err}"))?;
+    // Read both pipes while waiting, so a full pipe cannot stall the child.
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(pipe) = pipe {
+                let _ = pipe.take(1 << 20).read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = reader(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = reader(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{program} did not answer within {} ms",
+                    timeout.as_millis()
+                ));
+            }
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    if status.success() {
+        Ok((stdout, stderr))
+    } else {
+        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        Err(format!(
+            "exit status {}: {first}",
+            status.code().unwrap_or(-1)
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_bounded() {
+        let second = Duration::from_secs(1);
+        let (out, _) = run_within(second, "echo", &["a", "b"]).unwrap();
+        assert_eq!(out, "a b\n");
+        let err = run_within(second, "sh", &["-c", "echo why >&2; exit 3"]).unwrap_err();
+        assert_eq!(err, "exit status 3: why");
+        let start = Instant::now();
+        let err = run_within(Duration::from_millis(100), "sleep", &["10"]).unwrap_err();
+        assert!(err.contains("did not answer"), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert!(run_within(second, "/nonexistent/systemctl", &[]).is_err());
+    }
+
+    #[test]
+    fn systemctl_show_output() {
+        let text = "LoadState=loaded\n\
+            FragmentPath=/etc/systemd/system/snap.microk8s.daemon-kubelite.service\n\
+            DropInPaths=/usr/lib/systemd/system/snap.microk8s.daemon-kubelite.service.d/50-kmod-ready.conf /etc/systemd/system/snap.microk8s.daemon-kubelite.service.d/override.conf\n\
+            ExecStartPre={ path=/usr/sbin/kmod-ready ; argv[]=/usr/sbin/kmod-ready nf_conntrack ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n\
+            ExecStartPre={ path=/bin/true ; argv[]=/bin/true x ; ignore_errors=yes ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n\
+            ActiveState=activating\n\
+            NRestarts=4\n";
+        let show = parse_show(text);
+        assert_eq!(show.load_state.as_deref(), Some("loaded"));
+        assert_eq!(show.drop_in_paths.len(), 2);
+        assert_eq!(
+            show.exec_start_pre,
+            vec!["/usr/sbin/kmod-ready nf_conntrack", "-/bin/true x"]
+        );
+        assert_eq!(show.active_state.as_deref(), Some("activating"));
+        assert_eq!(show.n_restarts, Some(4));
+        let missing = parse_show("LoadState=not-found\nFragmentPath=\nDropInPaths=\nNRestarts=0\n");
+        assert_eq!(missing.fragment_path, None);
+        assert!(missing.drop_in_paths.is_empty());
+    }
+}

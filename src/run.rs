@@ -1,0 +1,256 @@
+//! The program: read the command line, then make the modules ready (or run
+//! `check`). `main.rs` only calls [`main`].
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::cause::{Cause, Failure};
+use crate::cli::{self, LoadArgs};
+use crate::load::{self, Facts, Loaded};
+use crate::logging::{self, message_id};
+use crate::readiness::{is_present, sys_module_dir, Requirement};
+use crate::status::Status;
+use crate::system::Root;
+use crate::{check, wait};
+
+/// The whole program. Returns the exit status.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let start = Instant::now();
+    // Rust's runtime, which main.rs skips, would ignore SIGPIPE: a closed
+    // stderr must give EPIPE, not kill us half-way.
+    let mut pipe = nix::sys::signal::SigSet::empty();
+    pipe.add(nix::sys::signal::Signal::SIGPIPE);
+    let _ = pipe.thread_block();
+    let cli = match cli::parse(args) {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err).code(),
+    };
+    if let Some(cli::Command::Check(args)) = &cli.command {
+        // Read-only, reports on stdout: no logger needed.
+        return check::run(args, Root::from_env()).code();
+    }
+    let verbosity = cli.output.verbose as i8 - cli.output.quiet as i8;
+    logging::init(cli.output.log, verbosity);
+    let status = make_ready(&cli.load, Root::from_env(), start);
+    log::logger().flush();
+    status.code()
+}
+
+/// Help and version go to stdout with status 0; any other error is one line
+/// on stderr (the argument and the reason) with status 64.
+fn usage_error(err: clap::Error) -> Status {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = err.print();
+        return Status::Ready;
+    }
+    // clap's first paragraph, on one line: "unexpected argument '--x' found",
+    // "the following required arguments were not provided: <MODULE>...".
+    let text = err.to_string();
+    let first_paragraph: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let joined = first_paragraph.join(" ");
+    let reason = joined.strip_prefix("error: ").unwrap_or(&joined);
+    eprintln!("{}: {reason} (see kmod-ready --help)", logging::IDENTIFIER);
+    Status::Usage
+}
+
+/// One module asked for on the command line.
+struct Request {
+    /// Its name as given (may be an alias) and the paths that make it ready.
+    requirement: Requirement,
+    /// What loading it did; `None` while nothing was loaded for it.
+    loaded: Option<Loaded>,
+}
+
+/// Everything a run waits for.
+struct Run {
+    requests: Vec<Request>,
+    /// `--wait-for` paths, on top of the modules' own.
+    wait_for: Vec<PathBuf>,
+    timeout: Duration,
+    start: Instant,
+}
+
+/// Loads what is not ready, then waits until everything is.
+fn make_ready(args: &LoadArgs, root: Root, start: Instant) -> Status {
+    let mut run = Run::new(args, start);
+    // The fast path: every kubelite restart after the first one ends here,
+    // without libkmod.
+    if run.is_ready(&root) {
+        run.log_ready("already ready");
+        return Status::Ready;
+    }
+    let facts = Facts::read(root);
+    match run
+        .load_missing(&facts)
+        .and_then(|()| run.wait(&facts.root))
+    {
+        Ok(()) => {
+            run.log_ready(&run.describe());
+            Status::Ready
+        }
+        Err(failure) => {
+            failure.log(&facts.release, run.elapsed_usec());
+            failure.status()
+        }
+    }
+}
+
+impl Run {
+    fn new(args: &LoadArgs, start: Instant) -> Run {
+        let requests = args
+            .modules
+            .iter()
+            .map(|name| Request {
+                requirement: Requirement::new(name),
+                loaded: None,
+            })
+            .collect();
+        Run {
+            requests,
+            wait_for: args.wait_for.clone(),
+            timeout: args.timeout,
+            start,
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.requests
+            .iter()
+            .map(|r| r.requirement.module.clone())
+            .collect()
+    }
+
+    fn is_ready(&self, root: &Root) -> bool {
+        self.requests.iter().all(|r| r.requirement.is_ready(root))
+            && self.wait_for.iter().all(|path| is_present(root, path))
+    }
+
+    /// Loads each requested module whose readiness paths are missing. A
+    /// module whose /sys/module directory exists is already in the kernel
+    /// (loaded, built in, or initialising): probing it again would change
+    /// nothing, so we only wait for it. libkmod is opened only if something
+    /// is left.
+    fn load_missing(&mut self, facts: &Facts) -> Result<(), Failure> {
+        let root = &facts.root;
+        let names = self.names();
+        let mut to_probe: Vec<&mut Request> = Vec::new();
+        for request in &mut self.requests {
+            let module = request.requirement.module.as_str();
+            if request.requirement.is_ready(root) {
+                log::debug!("{module}: ready");
+            } else if root.exists(sys_module_dir(module)) {
+                log::info!(KMOD_MODULE = module; "{module}: already in the kernel, waiting until it is ready");
+            } else {
+                to_probe.push(request);
+            }
+        }
+        let Some(first) = to_probe.first().map(|r| r.requirement.module.clone()) else {
+            return Ok(());
+        };
+        let lib = load::open_libkmod(&names)?;
+        let ctx = load::context(&lib, facts, &first)?;
+        for request in to_probe {
+            let loaded = load::load(&ctx, facts, &request.requirement.module)?;
+            request.requirement.resolve_alias(&loaded.resolved);
+            // A built-in module without parameters has no /sys/module entry.
+            for builtin in &loaded.builtin {
+                request.requirement.drop_sys_module_dir(builtin);
+            }
+            request.loaded = Some(loaded);
+        }
+        Ok(())
+    }
+
+    /// Polls until every path is present, the timeout passes, or a signal
+    /// ends the wait.
+    fn wait(&self, root: &Root) -> Result<(), Failure> {
+        let deadline = self.start + self.timeout;
+        let missing = || self.missing(root);
+        let cause = match wait::wait_until(deadline, || self.is_ready(root)) {
+            wait::Outcome::Ready => return Ok(()),
+            wait::Outcome::TimedOut => Cause::TimedOut {
+                timeout: format_duration(self.timeout),
+                missing: missing(),
+            },
+            wait::Outcome::Interrupted(signal) => Cause::Interrupted {
+                signal: signal.as_str().to_string(),
+                missing: missing(),
+            },
+        };
+        Err(Failure::of_all(&self.names(), cause))
+    }
+
+    /// The paths still missing, comma-separated.
+    fn missing(&self, root: &Root) -> String {
+        let modules = self
+            .requests
+            .iter()
+            .flat_map(|r| r.requirement.missing(root));
+        let extra = self
+            .wait_for
+            .iter()
+            .filter(|p| !is_present(root, p))
+            .cloned();
+        let missing: Vec<String> = modules
+            .chain(extra)
+            .map(|path| path.display().to_string())
+            .collect();
+        missing.join(", ")
+    }
+
+    /// What loading did, for the summary line.
+    fn describe(&self) -> String {
+        let loaded = self.requests.iter().filter_map(|r| r.loaded.as_ref());
+        let inserted: Vec<&str> = loaded
+            .clone()
+            .flat_map(|l| l.inserted.iter().map(String::as_str))
+            .collect();
+        let builtin: Vec<&str> = loaded
+            .flat_map(|l| l.builtin.iter().map(String::as_str))
+            .collect();
+        let mut parts = Vec::new();
+        if !inserted.is_empty() {
+            parts.push(format!("loaded: {}", inserted.join(", ")));
+        }
+        if !builtin.is_empty() {
+            parts.push(format!("built in: {}", builtin.join(", ")));
+        }
+        if parts.is_empty() {
+            parts.push("already in the kernel".to_string());
+        }
+        parts.join("; ")
+    }
+
+    fn log_ready(&self, detail: &str) {
+        let names = self.names();
+        let elapsed = self.start.elapsed();
+        log::info!(
+            MESSAGE_ID = message_id::READY,
+            KMOD_MODULE = names.join(" ").as_str(),
+            KMOD_ELAPSED_USEC = elapsed.as_micros() as u64;
+            "{} ready in {} ms ({detail})",
+            names.join(", "), elapsed.as_millis()
+        );
+    }
+
+    fn elapsed_usec(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+}
+
+fn format_duration(duration: Duration) -> String {
+    if duration.subsec_millis() != 0 || duration < Duration::from_secs(1) {
+        format!("{} ms", duration.as_millis())
+    } else {
+        format!("{} s", duration.as_secs())
+    }
+}
