@@ -1,0 +1,36 @@
+# Installs kmod-ready, for distribution packagers and packaging/build-packages:
+#
+#   cargo build --release --locked
+#   make install DESTDIR=/path/to/root BINARY=target/release/kmod-ready
+#
+# BINARY is required: it is the file cargo built for the architecture being
+# packaged (cargo puts cross builds under target/TRIPLE/release/), and a
+# default could install a stale one. Installs the binary, the drop-in for
+# MicroK8s's kubelite unit and the man page (built with lowdown, not
+# compressed: packaging tools compress man pages their own way).
+
+prefix ?= /usr
+sbindir ?= $(prefix)/sbin
+mandir ?= $(prefix)/share/man
+systemdsystemunitdir ?= $(prefix)/lib/systemd/system
+# Where the man page is rendered (target/ is cargo's, and ignored by git).
+builddir ?= target/man
+
+kubelite_dropin = snap.microk8s.daemon-kubelite.service.d/50-kmod-ready.conf
+
+.PHONY: all man install
+
+all: man
+
+man: $(builddir)/kmod-ready.8
+
+$(builddir)/kmod-ready.8: packaging/man/kmod-ready.8.md
+	@mkdir -p $(builddir)
+	lowdown -s -Tman --out-no-smarty --parse-no-intraemph -o $@ $<
+
+install: man
+	@test -n "$(BINARY)" || { echo 'make install: BINARY is not set: pass BINARY=path/to/kmod-ready (the file cargo built)' >&2; exit 2; }
+	@test -f "$(BINARY)" || { echo 'make install: BINARY=$(BINARY) does not exist: build it with cargo first' >&2; exit 2; }
+	install -D -m 0755 $(BINARY) $(DESTDIR)$(sbindir)/kmod-ready
+	install -D -m 0644 systemd/$(kubelite_dropin) $(DESTDIR)$(systemdsystemunitdir)/$(kubelite_dropin)
+	install -D -m 0644 $(builddir)/kmod-ready.8 $(DESTDIR)$(mandir)/man8/kmod-ready.8
