@@ -6,7 +6,7 @@
 # BINARY is required: it is the file cargo built for the architecture being
 # packaged (cargo puts cross builds under target/TRIPLE/release/), and a
 # default could install a stale one. Installs the binary, the drop-in for
-# MicroK8s's kubelite unit and the man page (built with lowdown, not
+# MicroK8s's kubelite unit and the man pages (built with lowdown, not
 # compressed: packaging tools compress man pages their own way).
 
 prefix ?= /usr
@@ -22,9 +22,11 @@ kubelite_dropin = snap.microk8s.daemon-kubelite.service.d/50-kmod-ready.conf
 
 all: man
 
-man: $(builddir)/kmod-ready.8
+man_pages = kmod-ready.8 kmod-ready-check.8
 
-$(builddir)/kmod-ready.8: packaging/man/kmod-ready.8.md
+man: $(addprefix $(builddir)/,$(man_pages))
+
+$(builddir)/%.8: packaging/man/%.8.md
 	@mkdir -p $(builddir)
 	lowdown -s -Tman --out-no-smarty --parse-no-intraemph -o $@ $<
 
@@ -33,4 +35,5 @@ install: man
 	@test -f "$(BINARY)" || { echo 'make install: BINARY=$(BINARY) does not exist: build it with cargo first' >&2; exit 2; }
 	install -D -m 0755 $(BINARY) $(DESTDIR)$(sbindir)/kmod-ready
 	install -D -m 0644 systemd/$(kubelite_dropin) $(DESTDIR)$(systemdsystemunitdir)/$(kubelite_dropin)
-	install -D -m 0644 $(builddir)/kmod-ready.8 $(DESTDIR)$(mandir)/man8/kmod-ready.8
+	install -d -m 0755 $(DESTDIR)$(mandir)/man8
+	install -m 0644 $(addprefix $(builddir)/,$(man_pages)) $(DESTDIR)$(mandir)/man8/
