@@ -16,7 +16,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{errno_by_name, refuse_module_loading, stderr, FixtureRoot, BIN, FIXTURES};
+use common::{errno_by_name, refuse_module_loading, stderr, FixtureRoot, FIXTURES};
 
 fn run_case(case: &str) -> Result<(), String> {
     let dir = Path::new(FIXTURES).join(case);
@@ -31,12 +31,11 @@ fn run_case(case: &str) -> Result<(), String> {
     let mut command = root.command();
     if dir.join("drop-cap-sys-module").exists() {
         command = Command::new("setpriv");
-        command.env("KMOD_READY_ROOT", &root.path).args([
-            "--bounding-set=-sys_module",
-            "--",
-            BIN,
-            "--log=stderr",
-        ]);
+        command
+            .env("KMOD_READY_ROOT", &root.path)
+            .args(["--bounding-set=-sys_module", "--"])
+            .args(common::kmod_ready_argv())
+            .arg("--log=stderr");
     }
     if let Ok(errno) = fs::read_to_string(dir.join("refuse")) {
         refuse_module_loading(&mut command, errno_by_name(errno.trim()));
