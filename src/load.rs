@@ -9,7 +9,7 @@ use crate::libkmod::{Context, InitState, Libkmod, Module};
 use crate::logging::message_id;
 use crate::modprobe_d::MODPROBE_D_DIRS;
 use crate::readiness::sys_module_dir;
-use crate::system::{cmdline_module_blacklist, has_cap_sys_module, Root};
+use crate::system::{cmdline_module_blacklist, has_cap_sys_module, normalize_module_name, Root};
 
 /// What the running system looks like, read once, for loading and for
 /// explaining failures.
@@ -71,13 +71,29 @@ pub fn context<'l>(lib: &'l Libkmod, facts: &Facts, module: &str) -> Result<Cont
 
 /// Loads `name` (a module name or alias) as `modprobe NAME` would.
 pub fn load(ctx: &Context, facts: &Facts, name: &str) -> Result<Loaded, Failure> {
+    // Decided from the filesystem: without the module directory, libkmod 28
+    // fails the lookup with ENOSYS where libkmod 30 finds nothing.
+    let Some(module_dir) = facts.root.module_dir(&facts.release) else {
+        return Err(not_found(facts, name));
+    };
     let list = ctx.lookup(name).map_err(|rc| {
         let errno = Errno::from_raw(-rc);
         Failure::new(name, Cause::LookupFailed { errno })
     })?;
     let modules = list.modules();
     if modules.is_empty() {
-        return Err(not_found(facts, name));
+        // libkmod 28 does not read modules.builtin when depmod wrote an empty
+        // modules.builtin.alias.bin (a kernel without modules.builtin.modinfo).
+        let module = normalize_module_name(name);
+        if !facts.root.listed_builtin(&module_dir, &module) {
+            return Err(not_found(facts, name));
+        }
+        log_builtin(&module);
+        return Ok(Loaded {
+            builtin: vec![module.clone()],
+            resolved: vec![module],
+            ..Loaded::default()
+        });
     }
     // A failed filter only costs the warning below, never the load.
     let blacklisted = list.blacklisted().unwrap_or_default();
@@ -86,7 +102,7 @@ pub fn load(ctx: &Context, facts: &Facts, name: &str) -> Result<Loaded, Failure>
         let module_name = module.name();
         loaded.resolved.push(module_name.clone());
         if module.initstate() == InitState::Builtin {
-            log::info!(KMOD_MODULE = module_name.as_str(); "{module_name}: built into the kernel, nothing to load");
+            log_builtin(&module_name);
             loaded.builtin.push(module_name);
             continue;
         }
@@ -140,6 +156,10 @@ fn probe(facts: &Facts, name: &str, module: &Module) -> Result<Vec<String>, Fail
         inserted.push(attempted);
     }
     Ok(inserted)
+}
+
+fn log_builtin(module: &str) {
+    log::info!(KMOD_MODULE = module; "{module}: built into the kernel, nothing to load");
 }
 
 /// The name resolves to nothing: say whether the kernel has no modules at

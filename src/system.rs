@@ -67,6 +67,21 @@ impl Root {
             .find(|dir| self.path(dir).is_dir())
     }
 
+    /// Whether `modules.builtin` of the module directory `module_dir` (a
+    /// system path) lists the module `name` as built into the kernel.
+    pub fn listed_builtin(&self, module_dir: &Path, name: &str) -> bool {
+        let Ok(text) = fs::read_to_string(self.path(module_dir.join("modules.builtin"))) else {
+            return false;
+        };
+        text.lines().any(|line| {
+            Path::new(line.trim())
+                .file_name()
+                .and_then(|f| f.to_str())
+                .map(|f| f.split('.').next().unwrap_or(f))
+                .is_some_and(|stem| normalize_module_name(stem) == name)
+        })
+    }
+
     /// The kernel releases that have a module directory, newest name last.
     pub fn installed_releases(&self) -> Vec<String> {
         let mut releases: Vec<String> = fs::read_dir(self.path("/lib/modules"))

@@ -26,7 +26,7 @@ const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/check-fixtures")
 
 /// Runs `kmod-ready check ARGS` against the fixture root.
 fn check(root: &FixtureRoot, args: &[&str]) -> Output {
-    Command::new(common::BIN)
+    common::kmod_ready()
         .env("KMOD_READY_ROOT", &root.path)
         .env_remove("NO_COLOR")
         .arg("check")

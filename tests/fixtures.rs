@@ -24,18 +24,17 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{errno_by_name, refuse_module_loading, stderr, FixtureRoot, BIN, FIXTURES};
+use common::{errno_by_name, refuse_module_loading, stderr, FixtureRoot, FIXTURES};
 
 fn command_for(case_dir: &Path, root: &FixtureRoot) -> Command {
     let mut command = root.command();
     if case_dir.join("drop-cap-sys-module").exists() {
         command = Command::new("setpriv");
-        command.env("KMOD_READY_ROOT", &root.path).args([
-            "--bounding-set=-sys_module",
-            "--",
-            BIN,
-            "--log=stderr",
-        ]);
+        command
+            .env("KMOD_READY_ROOT", &root.path)
+            .args(["--bounding-set=-sys_module", "--"])
+            .args(common::kmod_ready_argv())
+            .arg("--log=stderr");
     }
     if let Ok(errno) = fs::read_to_string(case_dir.join("refuse")) {
         refuse_module_loading(&mut command, errno_by_name(errno.trim()));

@@ -158,22 +158,6 @@ fn system_path(root: &Root, path: &str) -> String {
     }
 }
 
-/// Whether the module tree of the running kernel lists `name` as built in.
-fn listed_builtin(root: &Root, module_dir: &str, name: &str) -> bool {
-    let Ok(text) =
-        std::fs::read_to_string(root.path(Path::new(module_dir).join("modules.builtin")))
-    else {
-        return false;
-    };
-    text.lines().any(|line| {
-        Path::new(line.trim())
-            .file_name()
-            .and_then(|f| f.to_str())
-            .map(|f| f.split('.').next().unwrap_or(f))
-            .is_some_and(|stem| normalize_module_name(stem) == name)
-    })
-}
-
 fn module_report(
     facts: &Facts,
     kernel: &Kernel,
@@ -221,7 +205,7 @@ fn builtin_of(root: &Root, kernel: &Kernel, resolved: &[String]) -> Vec<String> 
     resolved
         .iter()
         .filter(|m| {
-            listed_builtin(root, &kernel.module_dir, m)
+            root.listed_builtin(Path::new(&kernel.module_dir), m)
                 || (root.exists(sys_module_dir(m))
                     && !root.exists(sys_module_dir(m).join("initstate")))
         })

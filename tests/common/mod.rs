@@ -1,6 +1,7 @@
 //! Shared by the integration tests: fixture roots and running the binary.
 #![allow(dead_code)]
 
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -64,7 +65,7 @@ impl FixtureRoot {
     }
 
     pub fn command(&self) -> Command {
-        let mut command = Command::new(BIN);
+        let mut command = kmod_ready();
         command
             .env("KMOD_READY_ROOT", &self.path)
             .env_remove("JOURNAL_STREAM")
@@ -84,11 +85,36 @@ impl FixtureRoot {
     }
 }
 
-fn depmod() -> &'static str {
-    ["/usr/sbin/depmod", "/sbin/depmod"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
+/// The `depmod` on PATH (tests/compat puts another release's first), else
+/// the system's, which may be outside a user's PATH.
+fn depmod() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join("depmod"))
+        .find(|p| p.exists())
         .expect("depmod is installed (Debian package kmod)")
+}
+
+/// A program that runs the binary under test, called as `RUNNER BIN ARGS...`
+/// (tests/compat runs the fixture suites with another release's libkmod so).
+pub const RUNNER_ENV: &str = "KMOD_READY_TEST_RUNNER";
+
+/// The program and first arguments that run kmod-ready: `BIN`, or the
+/// runner of `KMOD_READY_TEST_RUNNER` and `BIN`.
+pub fn kmod_ready_argv() -> Vec<OsString> {
+    match std::env::var_os(RUNNER_ENV) {
+        Some(runner) if !runner.is_empty() => vec![runner, BIN.into()],
+        _ => vec![BIN.into()],
+    }
+}
+
+/// A command that runs kmod-ready (through the runner, when one is set).
+pub fn kmod_ready() -> Command {
+    let argv = kmod_ready_argv();
+    let mut command = Command::new(&argv[0]);
+    command.args(&argv[1..]);
+    command
 }
 
 /// Copies bytes; in text files, `@ROOT@` becomes the root's path.
