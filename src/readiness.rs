@@ -2,6 +2,7 @@
 //! program that needs the module (kube-proxy, for nf_conntrack) can start.
 
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::system::{normalize_module_name, Root};
@@ -85,7 +86,13 @@ pub fn is_present(root: &Root, path: &Path) -> bool {
     let full = root.path(path);
     let is_module_dir = path.parent() == Some(Path::new("/sys/module"));
     if is_module_dir {
-        if let Ok(mut initstate) = std::fs::File::open(full.join("initstate")) {
+        // Non-blocking: a FIFO there must not stop the wait (it reads as
+        // not live), and sysfs files never block anyway.
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(full.join("initstate"));
+        if let Ok(mut initstate) = opened {
             let mut state = [0u8; 16];
             let len = initstate.read(&mut state).unwrap_or(0);
             return state[..len].trim_ascii_end() == b"live";

@@ -153,13 +153,17 @@ impl Run {
                 to_probe.push(request);
             }
         }
-        let Some(first) = to_probe.first().map(|r| r.requirement.module.clone()) else {
+        if to_probe.is_empty() {
             return Ok(());
-        };
-        let lib = load::open_libkmod(&names)?;
-        let ctx = load::context(&lib, facts, &first)?;
-        for request in to_probe {
-            let loaded = load::load(&ctx, facts, &request.requirement.module)?;
+        }
+        let to_load = to_probe
+            .iter()
+            .map(|r| r.requirement.module.clone())
+            .collect();
+        let deadline = self.start + self.timeout;
+        let timeout = format_duration(self.timeout);
+        let results = load::load_until(deadline, timeout, facts, &names, to_load)?;
+        for (request, loaded) in to_probe.into_iter().zip(results) {
             request.requirement.resolve_alias(&loaded.resolved);
             // A built-in module without parameters has no /sys/module entry.
             for builtin in &loaded.builtin {

@@ -75,6 +75,11 @@ pub enum Cause {
         signal: String,
         missing: String,
     },
+    /// The timeout ran out while libkmod was still loading (`step`).
+    LoadTimedOut {
+        timeout: String,
+        step: LoadStep,
+    },
     /// `check`: in the kernel, but a readiness path is missing.
     LoadedNotReady {
         missing: String,
@@ -96,6 +101,17 @@ pub enum Cause {
         file: PathBuf,
         unit: String,
     },
+}
+
+/// What loading was doing when the timeout ran out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadStep {
+    /// Reading modprobe.d and the module indexes (before any insertion).
+    Reading,
+    /// Running the modprobe.d `install` command of `module`.
+    Install { module: String },
+    /// Inserting `module`: the kernel runs its init function.
+    Init { module: String },
 }
 
 /// The insertion the kernel (or an `install` line) refused.
@@ -136,6 +152,7 @@ impl Cause {
             }
             Lockdown { .. } | KernelRefused | SignatureRejected => Status::NotPermitted,
             TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } => Status::TimedOut,
+            LoadTimedOut { .. } => Status::TimedOut,
         }
     }
 
@@ -224,7 +241,7 @@ impl Failure {
         let module = self.modules.join(" ");
         let module = module.as_str();
         match self.cause {
-            Cause::TimedOut { .. } => log::error!(
+            Cause::TimedOut { .. } | Cause::LoadTimedOut { .. } => log::error!(
                 MESSAGE_ID = message_id::TIMED_OUT,
                 KMOD_MODULE = module,
                 KMOD_ELAPSED_USEC = elapsed_usec;

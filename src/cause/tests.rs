@@ -29,6 +29,9 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (InstallLineFailed { failed: text(MODULE) }, 78, true),
         (InsertFailed, 69, true),
         (TimedOut { timeout: text("10 s"), missing: text("/sys/module/krtest_mod") }, 75, false),
+        (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Reading }, 75, false),
+        (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Install { module: text(MODULE) } }, 75, false),
+        (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Init { module: text(MODULE) } }, 75, false),
         (Interrupted { signal: text("SIGTERM"), missing: text("/sys/module/krtest_mod") }, 75, false),
         (LoadedNotReady { missing: text("/sys/module/krtest_mod"), coming: true }, 75, false),
         (LoadedNotReady { missing: text("/sys/module/krtest_mod"), coming: false }, 75, false),
@@ -54,7 +57,7 @@ fn listed(cause: &Cause) {
         KernelRefused | SignatureRejected | NoModuleSupport { .. } | BadFormat { .. } => {}
         UnknownSymbol { .. } | InstallLineFailed { .. } | InsertFailed => {}
         TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } | Blacklisted { .. } => {}
-        NotLoaded { .. } | KubeliteOverrideReset { .. } => {}
+        NotLoaded { .. } | KubeliteOverrideReset { .. } | LoadTimedOut { .. } => {}
     }
 }
 
