@@ -17,6 +17,7 @@ pub mod modprobe_d;
 mod readiness;
 mod run;
 mod status;
+mod stderr;
 pub mod system;
 mod wait;
 

@@ -30,7 +30,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         // Read-only, reports on stdout: no logger needed.
         return check::run(args, Root::from_env()).code();
     }
-    let verbosity = cli.output.verbose as i8 - cli.output.quiet as i8;
+    // i16: 255 -v or -q must not wrap round to the other end.
+    let verbosity = i16::from(cli.output.verbose) - i16::from(cli.output.quiet);
     logging::init(cli.output.log, verbosity);
     let status = make_ready(&cli.load, Root::from_env(), start);
     log::logger().flush();
@@ -58,7 +59,10 @@ fn usage_error(err: clap::Error) -> Status {
         .collect();
     let joined = first_paragraph.join(" ");
     let reason = joined.strip_prefix("error: ").unwrap_or(&joined);
-    eprintln!("{}: {reason} (see kmod-ready --help)", logging::IDENTIFIER);
+    logging::print_line(&format!(
+        "{}: {reason} (see kmod-ready --help)",
+        logging::IDENTIFIER
+    ));
     Status::Usage
 }
 
@@ -241,8 +245,9 @@ impl Run {
             MESSAGE_ID = message_id::READY,
             KMOD_MODULE = names.join(" ").as_str(),
             KMOD_ELAPSED_USEC = elapsed.as_micros() as u64;
-            "{} ready in {} ms ({detail})",
-            names.join(", "), elapsed.as_millis()
+            "{} ready in {} ms ({detail}{})",
+            names.join(", "), elapsed.as_millis(),
+            logging::dropped_note().map(|n| format!("; {n}")).unwrap_or_default()
         );
     }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use crate::logging::message_id;
+use crate::logging::{self, message_id};
 use crate::status::Status;
 use crate::system::normalize_module_name;
 
@@ -237,7 +237,10 @@ impl Failure {
 
     /// The journal entry (or stderr line) of this failure.
     pub fn log(&self, release: &str, elapsed_usec: u64) {
-        let message = self.detail().unwrap_or_else(|| self.summary());
+        let mut message = self.detail().unwrap_or_else(|| self.summary());
+        if let Some(note) = logging::dropped_note() {
+            message.push_str(&format!(" ({note})"));
+        }
         let module = self.modules.join(" ");
         let module = module.as_str();
         match self.cause {
