@@ -209,6 +209,32 @@ pub(crate) fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, cl
     Cli::try_parse_from(args)
 }
 
+/// Whether `err` is `--help` or `--version` (printed, status 0).
+pub(crate) fn is_help_or_version(err: &clap::Error) -> bool {
+    use clap::error::ErrorKind;
+    matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    )
+}
+
+/// A usage error on one line, the argument and the reason: clap's first
+/// paragraph ("unexpected argument '--x' found", "the following required
+/// arguments were not provided: <MODULE>...").
+pub(crate) fn error_reason(err: &clap::Error) -> String {
+    let text = err.to_string();
+    let first_paragraph: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let joined = first_paragraph.join(" ");
+    joined
+        .strip_prefix("error: ")
+        .unwrap_or(&joined)
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,24 +41,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
 /// Help and version go to stdout with status 0; any other error is one line
 /// on stderr (the argument and the reason) with status 64.
 fn usage_error(err: clap::Error) -> Status {
-    use clap::error::ErrorKind;
-    if matches!(
-        err.kind(),
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-    ) {
+    if cli::is_help_or_version(&err) {
         let _ = err.print();
         return Status::Ready;
     }
-    // clap's first paragraph, on one line: "unexpected argument '--x' found",
-    // "the following required arguments were not provided: <MODULE>...".
-    let text = err.to_string();
-    let first_paragraph: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .take_while(|l| !l.is_empty())
-        .collect();
-    let joined = first_paragraph.join(" ");
-    let reason = joined.strip_prefix("error: ").unwrap_or(&joined);
+    let reason = cli::error_reason(&err);
     logging::print_line(&format!(
         "{}: {reason} (see kmod-ready --help)",
         logging::IDENTIFIER

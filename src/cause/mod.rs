@@ -96,6 +96,12 @@ pub enum Cause {
     NotLoaded {
         nothing_loads_it: bool,
     },
+    /// `check`: kubelite's `ExecStartPre=` runs kmod-ready with arguments
+    /// it refuses (it would exit 64, and kubelite would not start).
+    KubeliteCommandRejected {
+        command: String,
+        reason: String,
+    },
     /// `check`: an override's empty `ExecStartPre=` removed ours.
     KubeliteOverrideReset {
         file: PathBuf,
@@ -153,6 +159,7 @@ impl Cause {
             Lockdown { .. } | KernelRefused | SignatureRejected => Status::NotPermitted,
             TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } => Status::TimedOut,
             LoadTimedOut { .. } => Status::TimedOut,
+            KubeliteCommandRejected { .. } => Status::Usage,
         }
     }
 

@@ -40,6 +40,9 @@ impl Cause {
             NotLoaded { .. } | KubeliteOverrideReset { .. } => self.not_loaded(module),
             TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } => self.waiting(module),
             LoadTimedOut { timeout, step } => load_timed_out(timeout, step),
+            KubeliteCommandRejected { command, reason } => {
+                command_rejected(module, command, reason)
+            }
             _ => self.refused(),
         }
     }
@@ -294,4 +297,19 @@ fn load_timed_out(timeout: &str, step: &LoadStep) -> Wording {
         ),
     };
     Wording::reason_fix(format!("not ready after {timeout}: {running}"), &fix)
+}
+
+/// kubelite's `ExecStartPre=` gives kmod-ready arguments it refuses.
+fn command_rejected(module: &str, command: &str, reason: &str) -> Wording {
+    Wording::new(
+        format!("kubelite cannot start: its ExecStartPre= `{command}` would exit 64 ({reason})"),
+        &format!(
+            "`systemctl edit snap.microk8s.daemon-kubelite`, and correct the kmod-ready \
+             arguments (e.g. `ExecStartPre=/usr/sbin/kmod-ready {module}`)"
+        ),
+        Some(format!(
+            "ExecStartPre= `{command}` of kubelite would exit 64: {reason}; kubelite would not \
+             start"
+        )),
+    )
 }

@@ -49,6 +49,9 @@
 //!     "drop_ins": ["…/50-kmod-ready.conf"], // in effect, in the order applied
 //!     "exec_start_pre": ["/usr/sbin/kmod-ready nf_conntrack"],  // effective, in order
 //!     "runs_kmod_ready": true, "kmod_ready_modules": ["nf_conntrack"],
+//!     "rejected": [{"command": "…", "reason": "…", "ignored": false}],
+//!                                           // only when a kmod-ready ExecStartPre= would exit 64
+//!                                           // (its arguments, as kmod-ready parses them)
 //!     "reset_by": null,                     // drop-in whose empty ExecStartPre= removed ours
 //!     "active_state": "active", "n_restarts": 0,   // null when not read (see skipped)
 //!     "last_proxy_error": null,             // last "Error running ProxyServer" journal line

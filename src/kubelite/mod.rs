@@ -10,17 +10,17 @@
 //! answer: under a test root (`KMOD_READY_ROOT`), when systemd is not
 //! running, and to name the drop-in whose empty `ExecStartPre=` removed ours.
 
+mod exec;
 mod systemd;
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::cli;
 use crate::modprobe_d::config_files;
 use crate::system::Root;
 
+pub use exec::{parse_exec, ExecCommand, KmodReady};
 use systemd::{last_proxy_error, parse_show, run_bounded, Show};
 
 pub(crate) const UNIT: &str = "snap.microk8s.daemon-kubelite.service";
@@ -59,6 +59,9 @@ pub(crate) struct Kubelite {
     pub runs_kmod_ready: bool,
     /// The modules that kmod-ready command is given.
     pub kmod_ready_modules: Vec<String>,
+    /// kmod-ready commands that would exit 64 (present only when one does).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<Rejected>,
     /// The drop-in whose empty `ExecStartPre=` removed ours, if one did.
     pub reset_by: Option<PathBuf>,
     pub active_state: Option<String>,
@@ -67,6 +70,16 @@ pub(crate) struct Kubelite {
     pub last_proxy_error: Option<String>,
     /// Facts not read, and why: "state and journal: systemd is not running; …".
     pub skipped: Vec<String>,
+}
+
+/// A kmod-ready `ExecStartPre=` its own argument parser refuses.
+#[derive(Debug, Serialize)]
+pub(crate) struct Rejected {
+    pub command: String,
+    /// kmod-ready's one-line reason, naming the argument.
+    pub reason: String,
+    /// `-` prefix: systemd ignores the failure and starts kubelite anyway.
+    pub ignored: bool,
 }
 
 impl Kubelite {
@@ -177,43 +190,28 @@ impl Kubelite {
         if self.runs_kmod_ready {
             self.reset_by = None;
         }
-        self.kmod_ready_modules = self
-            .exec_start_pre
-            .iter()
-            .filter_map(|c| kmod_ready_modules(c))
-            .flatten()
-            .collect();
+        for command in &self.exec_start_pre {
+            let Ok(exec) = parse_exec(command) else {
+                continue;
+            };
+            match exec.kmod_ready() {
+                Some(KmodReady::Loads(modules)) => self.kmod_ready_modules.extend(modules),
+                Some(KmodReady::Rejected(reason)) => self.rejected.push(Rejected {
+                    command: command.clone(),
+                    reason,
+                    ignored: exec.ignore_failure,
+                }),
+                None => {}
+            }
+        }
         self
     }
 }
 
-/// The words of a command line of a unit file, without the special
-/// prefixes (`-`, `@`, `:`, `+`, `!`) of the executable.
-fn command_words(command: &str) -> Vec<&str> {
-    command
-        .trim_start_matches(['-', '@', ':', '+', '!'])
-        .split_whitespace()
-        .collect()
-}
-
+/// Whether an `ExecStartPre=` value runs kmod-ready (a value systemd
+/// cannot split runs nothing).
 fn is_kmod_ready(command: &str) -> bool {
-    command_words(command)
-        .first()
-        .is_some_and(|exe| Path::new(exe).file_name() == Some("kmod-ready".as_ref()))
-}
-
-/// The modules a kmod-ready command line names (its operands), if it is
-/// one, read by kmod-ready's own command-line parser; none when that parser
-/// rejects the line (kmod-ready would exit 64 there).
-pub fn kmod_ready_modules(command: &str) -> Option<Vec<String>> {
-    if !is_kmod_ready(command) {
-        return None;
-    }
-    let words = command_words(command).into_iter().map(OsString::from);
-    Some(match cli::parse(words) {
-        Ok(cli) if cli.command.is_none() => cli.load.modules,
-        _ => Vec::new(),
-    })
+    parse_exec(command).is_ok_and(|exec| exec.is_kmod_ready())
 }
 
 /// The `ExecStartPre=` assignments of the `[Service]` section of a unit file
@@ -268,27 +266,6 @@ mod tests {
                 None,
                 Some("-/usr/sbin/kmod-ready  --timeout 30s nf_conntrack".to_string())
             ]
-        );
-    }
-
-    #[test]
-    fn modules_of_a_kmod_ready_command() {
-        assert_eq!(
-            kmod_ready_modules("-/usr/sbin/kmod-ready --timeout 30s nf_conntrack br_netfilter"),
-            Some(vec!["nf_conntrack".to_string(), "br_netfilter".to_string()])
-        );
-        assert_eq!(
-            kmod_ready_modules("kmod-ready -v --log=journal --wait-for /sys/x -- a"),
-            Some(vec!["a".to_string()])
-        );
-        assert_eq!(kmod_ready_modules("/bin/true nf_conntrack"), None);
-        assert_eq!(
-            kmod_ready_modules("kmod-ready --timeout=30s --wait-for=/sys/x -q b"),
-            Some(vec!["b".to_string()])
-        );
-        assert_eq!(
-            kmod_ready_modules("kmod-ready --timeout soon a"),
-            Some(vec![])
         );
     }
 }
