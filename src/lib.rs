@@ -8,6 +8,7 @@
 mod cause;
 mod check;
 pub mod cli;
+mod input;
 mod journal;
 pub mod kubelite;
 mod libkmod;

@@ -84,6 +84,9 @@ pub fn load_until(
 }
 
 fn load_all(facts: &Facts, all: &[String], to_load: &[String]) -> Result<Vec<Loaded>, Failure> {
+    if let Some(file) = crate::modprobe_d::blocking_config(&facts.root) {
+        return Err(Failure::of_all(all, Cause::ConfigNotRegular { file }));
+    }
     let lib = open_libkmod(all)?;
     let ctx = context(&lib, facts, &to_load[0])?;
     to_load.iter().map(|name| load(&ctx, facts, name)).collect()

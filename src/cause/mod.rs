@@ -102,6 +102,11 @@ pub enum Cause {
         command: String,
         reason: String,
     },
+    /// A modprobe.d file is a FIFO or a device: libkmod would block on it
+    /// (or read it without end), so it is not opened.
+    ConfigNotRegular {
+        file: String,
+    },
     /// `check`: an override's empty `ExecStartPre=` removed ours.
     KubeliteOverrideReset {
         file: PathBuf,
@@ -160,6 +165,7 @@ impl Cause {
             TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } => Status::TimedOut,
             LoadTimedOut { .. } => Status::TimedOut,
             KubeliteCommandRejected { .. } => Status::Usage,
+            ConfigNotRegular { .. } => Status::BadConfig,
         }
     }
 

@@ -33,6 +33,7 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Install { module: text(MODULE) } }, 75, false),
         (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Init { module: text(MODULE) } }, 75, false),
         (KubeliteCommandRejected { command: text("kmod-ready --timeout 2h x"), reason: text("too long") }, 64, false),
+        (ConfigNotRegular { file: text("/etc/modprobe.d/x.conf (a FIFO)") }, 78, false),
         (Interrupted { signal: text("SIGTERM"), missing: text("/sys/module/krtest_mod") }, 75, false),
         (LoadedNotReady { missing: text("/sys/module/krtest_mod"), coming: true }, 75, false),
         (LoadedNotReady { missing: text("/sys/module/krtest_mod"), coming: false }, 75, false),
@@ -59,7 +60,7 @@ fn listed(cause: &Cause) {
         UnknownSymbol { .. } | InstallLineFailed { .. } | InsertFailed => {}
         TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } | Blacklisted { .. } => {}
         NotLoaded { .. } | KubeliteOverrideReset { .. } | LoadTimedOut { .. } => {}
-        KubeliteCommandRejected { .. } => {}
+        KubeliteCommandRejected { .. } | ConfigNotRegular { .. } => {}
     }
 }
 

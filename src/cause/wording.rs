@@ -43,6 +43,10 @@ impl Cause {
             KubeliteCommandRejected { command, reason } => {
                 command_rejected(module, command, reason)
             }
+            ConfigNotRegular { file } => Wording::reason_fix(
+                format!("{file} in modprobe.d is not a regular file, which libkmod would block on"),
+                "remove it, or make it a symlink to /dev/null to mask a file",
+            ),
             _ => self.refused(),
         }
     }

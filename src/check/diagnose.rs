@@ -39,6 +39,9 @@ fn cause(report: &Report, facts: &Facts, module: &ModuleReport) -> Cause {
     }
     match module.state {
         State::NotFound => load::not_found(facts, &module.name).cause,
+        State::Unknown if report.blocking_config.is_some() => Cause::ConfigNotRegular {
+            file: report.blocking_config.clone().unwrap_or_default(),
+        },
         State::Unknown => Cause::LibkmodMissing {
             error: report.libkmod.reason.clone().unwrap_or_default(),
         },
@@ -57,7 +60,9 @@ fn cause(report: &Report, facts: &Facts, module: &ModuleReport) -> Cause {
         _ if kernel.modules_disabled => Cause::ModulesDisabled,
         State::Blacklisted => blacklisted(module),
         _ => Cause::NotLoaded {
-            nothing_loads_it: kubelite.unit_exists && !kubelite.runs_kmod_ready,
+            nothing_loads_it: kubelite.unit_exists
+                && !kubelite.runs_kmod_ready
+                && !kubelite.unit_files_unread,
         },
     }
 }
@@ -148,7 +153,7 @@ fn kubelite_warning(report: &Report) -> Option<String> {
             "ExecStartPre= `{}` would exit 64 ({}), and systemd ignores it (`-`)",
             rejected.command, rejected.reason
         ))
-    } else if !kubelite.runs_kmod_ready {
+    } else if !kubelite.runs_kmod_ready && !kubelite.unit_files_unread {
         Some(
             "no ExecStartPre= runs kmod-ready before kubelite: reinstall kmod-ready for its \
              drop-in"

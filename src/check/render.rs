@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::kubelite::{Kubelite, DROP_IN, PROXY_ERROR};
 use crate::libkmod::LIBRARY;
+use crate::logging::escape_controls;
 use crate::system::normalize_module_name;
 
 use super::report::*;
@@ -47,8 +48,12 @@ impl Out {
         self.field_at(14, label, tone, value);
     }
 
+    /// Labels and values may hold bytes from outside (file names, unit
+    /// lines): their control characters are escaped, never printed raw.
     fn field_at(&mut self, column: usize, label: &str, tone: Tone, value: &str) {
-        let lines = wrap(value, WIDTH - column.max(label.len() + 1));
+        let (label, value) = (escape_controls(label), escape_controls(value));
+        let label = label.as_str();
+        let lines = wrap(&value, WIDTH - column.max(label.len() + 1));
         for (index, line) in lines.iter().enumerate() {
             let head = if index == 0 { label } else { "" };
             let pad = column.saturating_sub(head.chars().count()).max(1);

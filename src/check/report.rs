@@ -20,6 +20,9 @@ pub struct Report {
     pub modules: Vec<ModuleReport>,
     pub kubelite: Kubelite,
     pub skipped: Vec<String>,
+    /// A modprobe.d file libkmod would block on, when there is one.
+    #[serde(skip)]
+    pub blocking_config: Option<String>,
     pub verdict: Verdict,
 }
 

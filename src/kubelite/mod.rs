@@ -62,6 +62,9 @@ pub(crate) struct Kubelite {
     /// kmod-ready commands that would exit 64 (present only when one does).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<Rejected>,
+    /// Some unit file or drop-in could not be read: what it holds is unknown.
+    #[serde(skip)]
+    pub unit_files_unread: bool,
     /// The drop-in whose empty `ExecStartPre=` removed ours, if one did.
     pub reset_by: Option<PathBuf>,
     pub active_state: Option<String>,
@@ -142,7 +145,7 @@ impl Kubelite {
             self.reset_by = self.drop_ins[ours..]
                 .iter()
                 .rfind(|path| {
-                    let text = std::fs::read_to_string(root.path(path)).unwrap_or_default();
+                    let text = read_unit_file(root, path).unwrap_or_default();
                     exec_start_pre_assignments(&text)
                         .iter()
                         .any(Option::is_none)
@@ -165,7 +168,10 @@ impl Kubelite {
         let mut ours_seen = false;
         for file in self.unit_file.iter().chain(&self.drop_ins) {
             ours_seen |= file == Path::new(DROP_IN);
-            let text = std::fs::read_to_string(root.path(file)).unwrap_or_default();
+            let Some(text) = read_unit_file(root, file) else {
+                self.unit_files_unread = true;
+                continue;
+            };
             for assignment in exec_start_pre_assignments(&text) {
                 match assignment {
                     Some(command) => commands.push(command),
@@ -206,6 +212,13 @@ impl Kubelite {
         }
         self
     }
+}
+
+/// A unit file or drop-in; `None` when it cannot be read (input.rs lists
+/// it under `skipped`, with the reason).
+fn read_unit_file(root: &Root, path: &Path) -> Option<String> {
+    let bytes = root.read_bytes(path, crate::input::CONFIG)?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Whether an `ExecStartPre=` value runs kmod-ready (a value systemd
