@@ -3,7 +3,7 @@
 //! Every parser returns a one-line reason; clap adds the argument's name.
 
 use std::ffi::OsString;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::builder::TypedValueParser;
@@ -67,7 +67,7 @@ not, the most likely cause and the command that fixes it: module state, readines
 file and dependencies, kernel release and module directory, container, modprobe.d blacklist \
 lines, module_blacklist= on the kernel command line, modules-load.d, and the kubelite unit and \
 its drop-in. Default modules: those the kubelite drop-in gives kmod-ready, else nf_conntrack.",
-        after_help = "Exit status: 0 ready, 1 not ready, 64 usage error."
+        after_help = "Exit status: 0 ready, 1 not ready, 64 usage error, 74 output error."
     )]
     Check(CheckArgs),
 }
@@ -190,11 +190,12 @@ fn parse_wait_path(raw: &std::ffi::OsStr) -> Result<PathBuf, String> {
     if !path.is_absolute() {
         return Err("the path must be absolute, under /proc/sys/ or /sys/".into());
     }
-    if path
-        .components()
-        .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
-    {
+    // Path::components drops a `.` inside a path: look at the text itself.
+    if text.split('/').any(|part| part == "." || part == "..") {
         return Err("the path must not contain '.' or '..'".into());
+    }
+    if let Some(bad) = text.chars().find(|c| c.is_control()) {
+        return Err(format!("the path cannot contain {bad:?}"));
     }
     let under = |dir: &str| path.starts_with(dir) && path != Path::new(dir);
     if !(under("/proc/sys") || under("/sys")) {
@@ -273,6 +274,10 @@ mod tests {
             "/sys",
             "/proc/sys",
             "/proc/1/environ",
+            "/sys/./module/x",
+            "/sys/module/x/.",
+            "/sys/module/x\nkmod-ready: forged",
+            "/sys/module/\x1b[2J",
         ] {
             assert!(
                 parse_wait_path(bad.as_ref()).is_err(),

@@ -42,8 +42,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
 /// on stderr (the argument and the reason) with status 64.
 fn usage_error(err: clap::Error) -> Status {
     if cli::is_help_or_version(&err) {
-        let _ = err.print();
-        return Status::Ready;
+        return match check::write_stdout(&err.render().to_string()) {
+            Ok(()) => Status::Ready,
+            Err(io) => check::output_failed("the help", &io),
+        };
     }
     let reason = cli::error_reason(&err);
     logging::print_line(&format!(

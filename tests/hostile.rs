@@ -141,3 +141,32 @@ fn wedged_stderr_socket_does_not_hang_the_run() {
     // Every line is dropped, so stderr says nothing.
     assert_timed_out(command, Duration::from_millis(500), "");
 }
+
+#[test]
+fn wait_for_cannot_forge_a_log_line() {
+    let root = FixtureRoot::new("already-ready");
+    for (path, reason) in [
+        (
+            "/sys/x\nkmod-ready: forged",
+            "the path cannot contain '\\n'",
+        ),
+        ("/sys/./module/x", "the path must not contain '.' or '..'"),
+    ] {
+        let out = root.run(&["--wait-for", path, "nf_conntrack"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(64), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(reason), "{err}");
+    }
+}
+
+#[test]
+fn many_verbose_flags_do_not_wrap_to_quiet() {
+    let root = FixtureRoot::new("already-ready");
+    let mut args = vec!["-v"; 128];
+    args.push("nf_conntrack");
+    let out = root.run(&args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("nf_conntrack ready in"), "{err}");
+}

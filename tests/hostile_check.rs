@@ -153,3 +153,45 @@ fn long_lists_are_capped_with_a_count_of_the_rest() {
         "{skipped:?}"
     );
 }
+
+#[test]
+fn output_errors_exit_74_with_a_message() {
+    let root = FixtureRoot::from_cases(CASES, "ready");
+    let full = std::fs::File::create("/dev/full").unwrap();
+    let mut command = check_command(&root, &[]);
+    let out = command
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(74), "{err}");
+    assert_eq!(
+        err,
+        "kmod-ready: cannot write the report to standard output: No space left on device \
+         (os error 28)\n"
+    );
+    let out = common::kmod_ready()
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "--help to /dev/null is fine");
+    let mut closed = common::kmod_ready();
+    closed.arg("--help").stderr(Stdio::piped());
+    // SAFETY: close(2) between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut closed, || {
+            libc::close(1);
+            Ok(())
+        });
+    }
+    let out = closed.output().unwrap();
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(74), "{err}");
+    assert!(
+        err.starts_with("kmod-ready: cannot write the help to standard output: "),
+        "{err}"
+    );
+}
