@@ -10,7 +10,7 @@ use crate::cause::{Cause, Failure, LoadStep};
 use crate::libkmod::{current_action, Context, InitState, Libkmod, Module};
 use crate::logging::message_id;
 use crate::modprobe_d::MODPROBE_D_DIRS;
-use crate::readiness::sys_module_dir;
+use crate::readiness::{kconfig_option, sys_module_dir};
 use crate::system::{cmdline_module_blacklist, has_cap_sys_module, normalize_module_name, Root};
 
 /// What the running system looks like, read once, for loading and for
@@ -208,12 +208,17 @@ fn log_builtin(module: &str) {
     log::info!(KMOD_MODULE = module; "{module}: built into the kernel, nothing to load");
 }
 
-/// The name resolves to nothing: say whether the kernel has no modules at
-/// all (upgraded without a reboot?) or just not this one.
+/// The name resolves to nothing: say whether the kernel cannot load modules
+/// at all (built without module support), has no modules at all (upgraded
+/// without a reboot?) or just not this one.
 pub fn not_found(facts: &Facts, name: &str) -> Failure {
     let release = facts.release.clone();
     let cause = match (facts.in_container(), facts.root.module_dir(&release)) {
         (Some(container), _) => container,
+        (None, _) if !facts.root.exists("/proc/modules") => Cause::KernelWithoutModules {
+            release,
+            option: kconfig_option(name).map(str::to_string),
+        },
         (None, None) => Cause::ModuleDirMissing {
             installed: facts.root.installed_releases(),
             release,

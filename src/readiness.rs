@@ -22,6 +22,17 @@ fn known_paths(module: &str) -> Option<&'static [&'static str]> {
     })
 }
 
+/// The kernel option that builds a module into the kernel, for a kernel
+/// without module support; `None` for a module we do not know.
+pub fn kconfig_option(module: &str) -> Option<&'static str> {
+    match normalize_module_name(module).as_str() {
+        "nf_conntrack" => Some("CONFIG_NF_CONNTRACK"),
+        "br_netfilter" => Some("CONFIG_BRIDGE_NETFILTER"),
+        "overlay" => Some("CONFIG_OVERLAY_FS"),
+        _ => None,
+    }
+}
+
 /// One module and the paths that must exist for it to be usable.
 #[derive(Clone, Debug)]
 pub struct Requirement {

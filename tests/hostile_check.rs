@@ -195,3 +195,23 @@ fn output_errors_exit_74_with_a_message() {
         "{err}"
     );
 }
+
+#[test]
+fn json_never_contradicts_itself_for_a_coming_module() {
+    let root = FixtureRoot::from_cases(CASES, "ready");
+    let module = root.path.join("sys/module/krtest_coming");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(module.join("initstate"), "coming\n").unwrap();
+    let report = json(&run_bounded(check_command(
+        &root,
+        &["--json", "krtest_coming"],
+    )));
+    let module = &report["modules"][0];
+    assert_eq!(module["state"], "loaded-not-ready", "{module}");
+    let path = &module["paths"][0];
+    assert_eq!(path["path"], "/sys/module/krtest_coming");
+    assert_eq!(
+        (&path["exists"], &path["value"]),
+        (&true.into(), &"coming".into())
+    );
+}

@@ -24,6 +24,12 @@ pub enum Cause {
         module_dir: String,
         release: String,
     },
+    /// The running kernel has no module support (no /proc/modules): a
+    /// module must be built in; `option` is its Kconfig option, if known.
+    KernelWithoutModules {
+        release: String,
+        option: Option<String>,
+    },
     /// Only the host can load modules.
     Container {
         kind: String,
@@ -165,6 +171,7 @@ impl Cause {
             TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } => Status::TimedOut,
             LoadTimedOut { .. } => Status::TimedOut,
             KubeliteCommandRejected { .. } => Status::Usage,
+            KernelWithoutModules { .. } => Status::Unavailable,
             ConfigNotRegular { .. } => Status::BadConfig,
         }
     }

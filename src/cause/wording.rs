@@ -43,6 +43,16 @@ impl Cause {
             KubeliteCommandRejected { command, reason } => {
                 command_rejected(module, command, reason)
             }
+            KernelWithoutModules { release, option } => {
+                let option = option.as_deref().unwrap_or("its CONFIG_ option");
+                Wording::reason_fix(
+                    format!(
+                        "kernel {release} has no module support (no /proc/modules), so {module} \
+                         cannot be loaded"
+                    ),
+                    &format!("build it in: {option}=y (or boot a kernel with CONFIG_MODULES=y)"),
+                )
+            }
             ConfigNotRegular { file } => Wording::reason_fix(
                 format!("{file} in modprobe.d is not a regular file, which libkmod would block on"),
                 "remove it, or make it a symlink to /dev/null to mask a file",

@@ -209,7 +209,8 @@ fn readiness(root: &Root, name: &str, resolved: &[String], builtin: &[String]) -
         .iter()
         .map(|path| PathState {
             path: path.clone(),
-            exists: !missing.contains(path),
+            exists: root.exists(path),
+            present: !missing.contains(path),
             value: path_value(root, path),
         })
         .collect()
@@ -263,7 +264,7 @@ fn state(
     have_libkmod: bool,
     in_kernel: Presence,
 ) -> State {
-    let paths_present = module.paths.iter().all(|p| p.exists);
+    let paths_present = module.paths.iter().all(|p| p.present);
     if paths_present && in_kernel.builtin == module.resolved.len() {
         State::Builtin
     } else if paths_present {

@@ -84,7 +84,7 @@ fn loaded_not_ready(module: &ModuleReport) -> Cause {
     let missing: Vec<String> = module
         .paths
         .iter()
-        .filter(|p| !p.exists)
+        .filter(|p| !p.present)
         .map(|p| p.path.display().to_string())
         .collect();
     let coming = module

@@ -220,11 +220,11 @@ fn render_module(out: &mut Out, module: &ModuleReport) {
     out.field(&module.name, tone, &state);
     for path in &module.paths {
         let value = match &path.value {
-            Some(value) if path.exists => format!("{} = {value}", path.path.display()),
+            Some(value) if path.present => format!("{} = {value}", path.path.display()),
             Some(value) => format!("{} ({value})", path.path.display()),
             None => path.path.display().to_string(),
         };
-        if path.exists {
+        if path.present {
             out.field("  present", Tone::Plain, &value);
         } else {
             out.field("  missing", Tone::Bad, &value);

@@ -82,7 +82,13 @@ impl State {
 #[derive(Debug, Serialize)]
 pub struct PathState {
     pub path: PathBuf,
+    /// Whether the path exists (a module directory may exist while its
+    /// module is still `coming`: see `value`).
     pub exists: bool,
+    /// Whether it counts as ready: it exists and, for a module directory,
+    /// its module is live.
+    #[serde(skip)]
+    pub present: bool,
     pub value: Option<String>,
 }
 
