@@ -12,6 +12,10 @@ use crate::input;
 /// The environment variable that moves `/` for the test suite.
 pub(crate) const ROOT_ENV: &str = "KMOD_READY_ROOT";
 
+/// Where module trees live: /lib/modules, or only /usr/lib/modules on
+/// systems that merged /lib into /usr without the /lib link.
+const MODULE_BASES: [&str; 2] = ["/lib/modules", "/usr/lib/modules"];
+
 #[derive(Clone, Debug)]
 pub(crate) struct Root {
     prefix: PathBuf,
@@ -70,7 +74,7 @@ impl Root {
     /// `/usr/lib/modules/R` on systems that keep modules only there), as a
     /// system path, if it exists.
     pub fn module_dir(&self, release: &str) -> Option<PathBuf> {
-        ["/lib/modules", "/usr/lib/modules"]
+        MODULE_BASES
             .iter()
             .map(|base| Path::new(base).join(release))
             .find(|dir| self.path(dir).is_dir())
@@ -92,18 +96,24 @@ impl Root {
         })
     }
 
-    /// The kernel releases that have a module directory, newest name last.
+    /// The kernel releases that have a module directory (in /lib/modules or
+    /// /usr/lib/modules), sorted by name.
     pub fn installed_releases(&self) -> Vec<String> {
-        let mut releases: Vec<String> = fs::read_dir(self.path("/lib/modules"))
-            .into_iter()
-            .flatten()
-            .flatten()
+        let mut releases: Vec<String> = MODULE_BASES
+            .iter()
+            .flat_map(|base| {
+                fs::read_dir(self.path(base))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+            })
             .filter(|entry| {
                 entry.path().join("modules.dep").exists() || entry.path().join("kernel").is_dir()
             })
             .filter_map(|entry| entry.file_name().into_string().ok())
             .collect();
         releases.sort();
+        releases.dedup();
         releases
     }
 
@@ -239,6 +249,20 @@ mod tests {
             cmdline_words(br#"a="b c" d"#),
             vec![b"a=b c".to_vec(), b"d".to_vec()]
         );
+    }
+
+    #[test]
+    fn releases_only_in_usr_lib_modules_are_installed() {
+        let dir = std::env::temp_dir().join(format!("kmod-ready-usrlib-{}", std::process::id()));
+        fs::create_dir_all(dir.join("usr/lib/modules/6.9.0-usr/kernel")).unwrap();
+        fs::create_dir_all(dir.join("lib/modules/6.1.0-lib/kernel")).unwrap();
+        let root = Root::new(&dir);
+        assert_eq!(root.installed_releases(), ["6.1.0-lib", "6.9.0-usr"]);
+        assert_eq!(
+            root.module_dir("6.9.0-usr"),
+            Some(PathBuf::from("/usr/lib/modules/6.9.0-usr"))
+        );
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

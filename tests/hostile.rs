@@ -170,3 +170,53 @@ fn many_verbose_flags_do_not_wrap_to_quiet() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("nf_conntrack ready in"), "{err}");
 }
+
+/// Makes `syscall` fail with ENOMEM for the child (a seccomp filter), as
+/// it may on a starved system.
+fn fail_syscall(command: &mut Command, syscall: i64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe prctl calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let stmt = |code: u16, k: u32, jt: u8, jf: u8| libc::sock_filter { code, jt, jf, k };
+            let mut filter = [
+                stmt(0x20, 0, 0, 0), // load seccomp_data.nr
+                stmt(0x15, syscall as u32, 0, 1),
+                stmt(0x06, 0x0005_0000 | libc::ENOMEM as u32, 0, 0), // errno
+                stmt(0x06, 0x7fff_0000, 0, 0),                       // allow
+            ];
+            let program = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_mut_ptr(),
+            };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &program) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn sigterm_ends_the_wait_even_without_a_signalfd() {
+    let root = FixtureRoot::new("coming-times-out");
+    let mut command = timed(&root, &["--timeout", "30s", "krtest_coming"]);
+    fail_syscall(&mut command, libc::SYS_signalfd4);
+    let child = command.stdout(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    // SAFETY: kill on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let out = rx.recv_timeout(Duration::from_secs(5));
+    let took = sent.elapsed();
+    let out = out
+        .expect("SIGTERM was ignored until the deadline")
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{}", stderr(&out));
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}
