@@ -10,6 +10,7 @@
 use std::io::Write;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use nix::errno::Errno;
 use nix::sys::socket::{send, MsgFlags};
@@ -17,7 +18,9 @@ use nix::sys::stat::{fstat, SFlag};
 
 pub(crate) struct Stderr {
     fd: RawFd,
-    is_socket: bool,
+    /// Found on the first write: the fast path, logging to the journal,
+    /// never pays for the fstat.
+    is_socket: OnceLock<bool>,
     dropped: AtomicU64,
 }
 
@@ -27,20 +30,25 @@ impl Stderr {
     }
 
     fn on(fd: RawFd) -> Stderr {
-        let is_socket = fstat(fd).is_ok_and(|stat| {
-            SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFSOCK
-        });
         Stderr {
             fd,
-            is_socket,
+            is_socket: OnceLock::new(),
             dropped: AtomicU64::new(0),
         }
+    }
+
+    fn is_socket(&self) -> bool {
+        *self.is_socket.get_or_init(|| {
+            fstat(self.fd).is_ok_and(|stat| {
+                SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFSOCK
+            })
+        })
     }
 
     /// Writes `line` (which ends in a newline); on a socket that cannot take
     /// it whole at once, drops (the rest of) it and counts it.
     pub fn write_line(&self, line: &[u8]) {
-        if !self.is_socket {
+        if !self.is_socket() {
             // Nothing else can be done with a write error on stderr.
             let _ = std::io::stderr().lock().write_all(line);
             return;
@@ -75,7 +83,7 @@ mod tests {
     fn a_full_socket_drops_and_counts_lines() {
         let (mut reader, writer) = UnixStream::pair().unwrap();
         let stderr = Stderr::on(writer.as_raw_fd());
-        assert!(stderr.is_socket);
+        assert!(stderr.is_socket());
         // The socket stays blocking: only MSG_DONTWAIT keeps us from waiting.
         let line = [b'x'; 1024];
         while stderr.dropped() == 0 {
