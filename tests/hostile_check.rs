@@ -104,10 +104,12 @@ fn unreadable_inputs_are_listed_not_read_as_empty() {
     make_unreadable(&root, drop_in);
     root.create("/proc/cmdline");
     make_unreadable(&root, "/proc/cmdline");
+    root.create("/etc/modprobe.d/local.conf");
+    make_unreadable(&root, "/etc/modprobe.d/local.conf");
     let out = check_as_nobody(&root);
     let report = json(&out);
     let skipped = skipped(&report);
-    for path in [drop_in, "/proc/cmdline"] {
+    for path in [drop_in, "/proc/cmdline", "/etc/modprobe.d/local.conf"] {
         let expected = format!("{path}: Permission denied (os error 13)");
         assert!(skipped.contains(&expected), "{skipped:?}");
     }
@@ -214,4 +216,25 @@ fn json_never_contradicts_itself_for_a_coming_module() {
         (&path["exists"], &path["value"]),
         (&true.into(), &"coming".into())
     );
+}
+
+#[test]
+fn a_huge_initstate_is_not_read_whole() {
+    let root = FixtureRoot::from_cases(CASES, "ready");
+    let module = root.path.join("sys/module/krtest_big");
+    std::fs::create_dir_all(&module).unwrap();
+    let initstate = std::fs::File::create(module.join("initstate")).unwrap();
+    initstate.set_len(1 << 30).unwrap(); // sparse: 1 GiB read as zeros
+    let started = Instant::now();
+    let report = json(&run_bounded(check_command(
+        &root,
+        &["--json", "krtest_big"],
+    )));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        report["modules"][0]["paths"][0]["value"],
+        serde_json::Value::Null
+    );
+    let expected = "/sys/module/krtest_big/initstate: larger than 4 KiB; not read";
+    assert!(skipped(&report).iter().any(|s| s == expected), "{report}");
 }
