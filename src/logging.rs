@@ -100,12 +100,12 @@ pub fn escape_controls(text: &str) -> String {
     escaped
 }
 
-/// "N log lines dropped (stderr was full)" when stderr dropped any, for
+/// "N log lines dropped: stderr was full" when stderr dropped any, for
 /// the last line of a run.
 pub fn dropped_note() -> Option<String> {
     match STDERR.get().map_or(0, Stderr::dropped) {
         0 => None,
-        n => Some(format!("{n} log lines dropped (stderr was full)")),
+        n => Some(format!("{n} log lines dropped: stderr was full")),
     }
 }
 
