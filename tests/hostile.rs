@@ -5,7 +5,7 @@
 mod common;
 
 use std::ffi::CString;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -113,12 +113,15 @@ fn fifo_as_initstate_does_not_hang_the_wait() {
 fn wedged_socket() -> (UnixStream, UnixStream) {
     let (reader, writer) = UnixStream::pair().unwrap();
     writer.set_nonblocking(true).unwrap();
-    let block = [b'x'; 4096];
-    loop {
-        match (&writer).write(&block) {
-            Ok(_) => continue,
-            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
-            Err(err) => panic!("filling the socket: {err}"),
+    // Large writes, then single bytes, until not even one byte fits.
+    for size in [4096, 1] {
+        let block = vec![b'x'; size];
+        loop {
+            match (&writer).write(&block) {
+                Ok(_) => continue,
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(err) => panic!("filling the socket: {err}"),
+            }
         }
     }
     writer.set_nonblocking(false).unwrap();
@@ -219,4 +222,35 @@ fn sigterm_ends_the_wait_even_without_a_signalfd() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{}", stderr(&out));
     assert!(took < Duration::from_secs(2), "took {took:?}");
+}
+
+#[test]
+fn dropped_lines_are_counted_in_the_last_line() {
+    let root = FixtureRoot::new("coming-times-out");
+    let (mut reader, writer) = wedged_socket();
+    let mut command = root.command();
+    command
+        .args(["krtest_coming", "--timeout", "2s"])
+        .stderr(Stdio::from(OwnedFd::from(writer)));
+    let child = command.spawn().unwrap();
+    drop(command);
+    // The first line ("already in the kernel, waiting…") meets a full
+    // socket; then journald comes back: the filler is read away.
+    std::thread::sleep(Duration::from_secs(1));
+    reader.set_nonblocking(true).unwrap();
+    let mut buffer = vec![0; 1 << 20];
+    while reader.read(&mut buffer).is_ok_and(|n| n > 0) {}
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(75));
+    reader.set_nonblocking(false).unwrap();
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    assert!(
+        rest.starts_with("kmod-ready: error: krtest_coming: still missing after 2 s"),
+        "{rest:?}"
+    );
+    assert!(
+        rest.ends_with(" (1 log lines dropped: stderr was full)\n"),
+        "{rest:?}"
+    );
 }
