@@ -238,3 +238,19 @@ fn a_huge_initstate_is_not_read_whole() {
     let expected = "/sys/module/krtest_big/initstate: larger than 4 KiB; not read";
     assert!(skipped(&report).iter().any(|s| s == expected), "{report}");
 }
+
+#[test]
+fn a_fifo_as_initstate_does_not_hang_check() {
+    let root = FixtureRoot::from_cases(CASES, "ready");
+    let module = root.path.join("sys/module/krtest_fifo");
+    std::fs::create_dir_all(&module).unwrap();
+    let fifo = std::ffi::CString::new(module.join("initstate").to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let out = run_bounded(check_command(&root, &["--json", "krtest_fifo"]));
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert_eq!(report["modules"][0]["state"], "loaded-not-ready");
+    let expected = "/sys/module/krtest_fifo/initstate: a FIFO, not a regular file; not read";
+    assert!(skipped(&report).iter().any(|s| s == expected), "{report}");
+}
