@@ -149,9 +149,14 @@ fn render_system(out: &mut Out, report: &Report) {
         ),
         None => out.field("container", Tone::Plain, "none"),
     }
-    match &report.libkmod.error {
-        None => out.field("libkmod", Tone::Plain, &format!("{LIBRARY} available")),
-        Some(error) => out.field("libkmod", Tone::Bad, error),
+    match (&report.libkmod.error, &report.blocking_config) {
+        (None, None) => out.field("libkmod", Tone::Plain, &format!("{LIBRARY} available")),
+        (None, Some(file)) => out.field(
+            "libkmod",
+            Tone::Bad,
+            &format!("{LIBRARY} available, not used: {file} would block it"),
+        ),
+        (Some(error), _) => out.field("libkmod", Tone::Bad, error),
     }
     if let Some(mode) = &kernel.lockdown {
         out.field(

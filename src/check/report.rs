@@ -70,7 +70,7 @@ impl State {
             State::Blacklisted => "blacklisted, not loaded",
             State::DeniedByCmdline => "denied by module_blacklist=, not loaded",
             State::NotFound => "not found",
-            State::Unknown => "not loaded (module tree not read: no libkmod)",
+            State::Unknown => "not loaded (module tree not read: see libkmod)",
         }
     }
 
