@@ -74,7 +74,8 @@
 //! `modprobe.blacklist=`), `denied-by-cmdline` (not loaded, named by
 //! `module_blacklist=`, which the kernel enforces), `not-found` (not in the
 //! module tree of the running kernel), `unknown` (not loaded, and libkmod is
-//! missing so the module tree cannot be read).
+//! missing, or a modprobe.d file would block it, so the module tree cannot
+//! be read).
 //!
 //! The work is done in three steps, each its own file: [`collect`] reads
 //! the facts, [`diagnose`] turns them into a verdict (one
