@@ -264,7 +264,7 @@ thread_local! {
 static ACTION: Mutex<Option<(String, bool)>> = Mutex::new(None);
 
 /// The module the running probe is inserting (or running the `install`
-/// command of, when the flag is set); `None` before the first one.
+/// command of, when the flag is set); `None` outside a probe.
 pub fn current_action() -> Option<(String, bool)> {
     ACTION.lock().map(|a| a.clone()).unwrap_or(None)
 }
@@ -346,6 +346,10 @@ impl Module<'_, '_> {
                 Some(record_probed),
             )
         };
+        // The last action has ended with the probe.
+        if let Ok(mut action) = ACTION.lock() {
+            *action = None;
+        }
         let attempted = PROBED.with(|p| std::mem::take(&mut *p.borrow_mut()));
         Probe { rc, attempted }
     }
