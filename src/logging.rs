@@ -10,6 +10,7 @@
 //! units): their control characters are escaped, so that no message can
 //! forge a second line or drive a terminal.
 
+use std::io::Write;
 use std::sync::OnceLock;
 
 use log::{LevelFilter, Log, Metadata, Record};
@@ -38,7 +39,23 @@ pub mod message_id {
 
 struct Logger {
     journal: Option<Journal>,
-    stderr: &'static Stderr,
+    /// Formats the lines; writes them through [`StderrPipe`].
+    stderr: env_logger::Logger,
+}
+
+/// env_logger's output: each record, formatted whole, is one line for
+/// [`Stderr`], which never blocks.
+struct StderrPipe(&'static Stderr);
+
+impl std::io::Write for StderrPipe {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        self.0.write_line(line);
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The stderr the logger writes to, kept to count what it dropped.
@@ -53,34 +70,34 @@ impl Log for Logger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let message = escape_controls(&record.args().to_string());
-        // One statement: the record borrows the formatted message.
-        let sent = self.journal.as_ref().is_some_and(|journal| {
-            journal
-                .send(
-                    &Record::builder()
-                        .args(format_args!("{message}"))
-                        .metadata(record.metadata().clone())
-                        .file(record.file())
-                        .line(record.line())
-                        .module_path(record.module_path())
-                        .key_values(record.key_values())
-                        .build(),
-                )
-                .is_ok()
+        with_escaped_message(record, |record| {
+            let sent = self
+                .journal
+                .as_ref()
+                .is_some_and(|journal| journal.send(record).is_ok());
+            if !sent {
+                self.stderr.log(record);
+            }
         });
-        if !sent {
-            let prefix = match record.level() {
-                log::Level::Error => "error: ",
-                log::Level::Warn => "warning: ",
-                _ => "",
-            };
-            let line = format!("{IDENTIFIER}: {prefix}{message}\n");
-            self.stderr.write_line(line.as_bytes());
-        }
     }
 
-    fn flush(&self) {}
+    fn flush(&self) {
+        self.stderr.flush();
+    }
+}
+
+/// Calls `f` with `record` whose message has its control characters escaped
+/// (the new record borrows the escaped text, so it lives only in this call).
+fn with_escaped_message(record: &Record, f: impl FnOnce(&Record)) {
+    let message = escape_controls(&record.args().to_string());
+    f(&Record::builder()
+        .args(format_args!("{message}"))
+        .metadata(record.metadata().clone())
+        .file(record.file())
+        .line(record.line())
+        .module_path(record.module_path())
+        .key_values(record.key_values())
+        .build());
 }
 
 /// `text` with each control character written as `\xNN` (and a backslash
@@ -133,7 +150,20 @@ pub fn init(target: LogTarget, verbosity: i16) {
     let journal = want_journal
         .then(|| Journal::connect(IDENTIFIER).ok())
         .flatten();
-    let stderr = STDERR.get_or_init(Stderr::new);
+    let stderr = env_logger::Builder::new()
+        .filter_level(level)
+        .target(env_logger::Target::Pipe(Box::new(StderrPipe(
+            STDERR.get_or_init(Stderr::new),
+        ))))
+        .format(|buf, record| {
+            let prefix = match record.level() {
+                log::Level::Error => "error: ",
+                log::Level::Warn => "warning: ",
+                _ => "",
+            };
+            writeln!(buf, "{IDENTIFIER}: {prefix}{}", record.args())
+        })
+        .build();
     let journal_missing = want_journal && journal.is_none();
     // Only fails if a logger is already set, which cannot happen here.
     let _ = log::set_boxed_logger(Box::new(Logger { journal, stderr }));
