@@ -26,13 +26,7 @@ const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/check-fixtures")
 
 /// Runs `kmod-ready check ARGS` against the fixture root.
 fn check(root: &FixtureRoot, args: &[&str]) -> Output {
-    common::kmod_ready()
-        .env("KMOD_READY_ROOT", &root.path)
-        .env_remove("NO_COLOR")
-        .arg("check")
-        .args(args)
-        .output()
-        .unwrap()
+    root.check_command(args).output().unwrap()
 }
 
 /// What every human report must look like, whatever the case: no stderr,

@@ -29,15 +29,6 @@ fn run_bounded(mut command: Command) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn check_command(root: &FixtureRoot, args: &[&str]) -> Command {
-    let mut command = common::kmod_ready();
-    command
-        .env("KMOD_READY_ROOT", &root.path)
-        .arg("check")
-        .args(args);
-    command
-}
-
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|err| {
         panic!(
@@ -63,7 +54,7 @@ fn fifo_and_device_configs_are_skipped_not_read() {
     // SAFETY: a NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
     std::os::unix::fs::symlink("/dev/zero", modprobe_d.join("zero.conf")).unwrap();
-    let out = run_bounded(check_command(&root, &["--json"]));
+    let out = run_bounded(root.check_command(&["--json"]));
     assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
     let report = json(&out);
     let skipped = skipped(&report);
@@ -127,7 +118,7 @@ fn terminal_escapes_from_files_are_not_printed_raw() {
         "[Service]\nExecStartPre=/bin/true \x1b[2J\x1b]0;owned\x07\n",
     )
     .unwrap();
-    let out = run_bounded(check_command(&root, &[]));
+    let out = run_bounded(root.check_command(&[]));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
     assert!(
@@ -141,7 +132,7 @@ fn long_lists_are_capped_with_a_count_of_the_rest() {
     let root = FixtureRoot::from_cases(CASES, "blacklisted");
     let lines = "blacklist nf_conntrack\n".repeat(25);
     std::fs::write(root.path.join("etc/modprobe.d/many.conf"), lines).unwrap();
-    let out = run_bounded(check_command(&root, &["--json"]));
+    let out = run_bounded(root.check_command(&["--json"]));
     let report = json(&out);
     let listed = report["modules"][0]["blacklisted_at"].as_array().unwrap();
     assert_eq!(listed.len(), 20);
@@ -160,7 +151,7 @@ fn long_lists_are_capped_with_a_count_of_the_rest() {
 fn output_errors_exit_74_with_a_message() {
     let root = FixtureRoot::from_cases(CASES, "ready");
     let full = std::fs::File::create("/dev/full").unwrap();
-    let mut command = check_command(&root, &[]);
+    let mut command = root.check_command(&[]);
     let out = command
         .stdout(full)
         .stderr(Stdio::piped())
@@ -204,10 +195,9 @@ fn json_never_contradicts_itself_for_a_coming_module() {
     let module = root.path.join("sys/module/krtest_coming");
     std::fs::create_dir_all(&module).unwrap();
     std::fs::write(module.join("initstate"), "coming\n").unwrap();
-    let report = json(&run_bounded(check_command(
-        &root,
-        &["--json", "krtest_coming"],
-    )));
+    let report = json(&run_bounded(
+        root.check_command(&["--json", "krtest_coming"]),
+    ));
     let module = &report["modules"][0];
     assert_eq!(module["state"], "loaded-not-ready", "{module}");
     let path = &module["paths"][0];
@@ -226,10 +216,7 @@ fn a_huge_initstate_is_not_read_whole() {
     let initstate = std::fs::File::create(module.join("initstate")).unwrap();
     initstate.set_len(1 << 30).unwrap(); // sparse: 1 GiB read as zeros
     let started = Instant::now();
-    let report = json(&run_bounded(check_command(
-        &root,
-        &["--json", "krtest_big"],
-    )));
+    let report = json(&run_bounded(root.check_command(&["--json", "krtest_big"])));
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(
         report["modules"][0]["paths"][0]["value"],
@@ -247,7 +234,7 @@ fn a_fifo_as_initstate_does_not_hang_check() {
     let fifo = std::ffi::CString::new(module.join("initstate").to_str().unwrap()).unwrap();
     // SAFETY: a NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
-    let out = run_bounded(check_command(&root, &["--json", "krtest_fifo"]));
+    let out = run_bounded(root.check_command(&["--json", "krtest_fifo"]));
     let report = json(&out);
     assert_eq!(out.status.code(), Some(1), "{report}");
     assert_eq!(report["modules"][0]["state"], "loaded-not-ready");

@@ -90,6 +90,17 @@ impl FixtureRoot {
         self.command().args(args).output().unwrap()
     }
 
+    /// `kmod-ready check ARGS` on this root, colour left to the terminal test.
+    pub fn check_command(&self, args: &[&str]) -> Command {
+        let mut command = kmod_ready();
+        command
+            .env("KMOD_READY_ROOT", &self.path)
+            .env_remove("NO_COLOR")
+            .arg("check")
+            .args(args);
+        command
+    }
+
     pub fn create(&self, path: &str) {
         let full = self.path.join(path.trim_start_matches('/'));
         fs::create_dir_all(full.parent().unwrap()).unwrap();
