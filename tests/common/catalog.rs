@@ -71,7 +71,10 @@ pub fn entries() -> Vec<Entry> {
             continue;
         }
         let Some(entry) = entries.last_mut() else {
-            assert!(line.trim().is_empty(), "text before the first entry: {line}");
+            assert!(
+                line.trim().is_empty(),
+                "text before the first entry: {line}"
+            );
             continue;
         };
         if in_headers && line.is_empty() {
