@@ -343,3 +343,30 @@ fn full_journal_never_blocks() {
     let err = stderr(&out);
     assert!(err.contains("nf_conntrack ready in "), "{err}");
 }
+
+/// libkmod's own words: the modprobe.d line it ignores, which it reports
+/// while the context is made, reaches the journal as an error of ours.
+#[test]
+fn libkmod_messages_are_journal_entries() {
+    let Some((out, entries)) =
+        run_with_journal("modprobe-d-bad-line", &["krtest_real"], Journal::Listening)
+    else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        out.stderr.is_empty(),
+        "libkmod wrote to stderr: {}",
+        stderr(&out)
+    );
+    let libkmod = entries
+        .iter()
+        .find(|e| e.get("KMOD_LIBKMOD").map(String::as_str) == Some("1"))
+        .unwrap_or_else(|| panic!("no entry of libkmod in {entries:#?}"));
+    assert_eq!(libkmod["PRIORITY"], "3");
+    assert!(
+        libkmod["MESSAGE"].ends_with("line 2: ignoring bad line starting with 'optoins'"),
+        "{libkmod:?}"
+    );
+    assert_eq!(libkmod.get("MESSAGE_ID"), None);
+}

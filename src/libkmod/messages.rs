@@ -1,0 +1,145 @@
+//! libkmod's own messages (a modprobe.d line it ignores, an index it cannot
+//! read) in our log, as systemd-modules-load does: errors stay errors,
+//! warnings warnings, and notices, info and debug become debug lines.
+//!
+//! After `kmod_new`, libkmod calls log.c's callback, which hands us the
+//! formatted text. `kmod_new` itself parses modprobe.d before a callback can
+//! be set, and prints what it rejects to stderr; `kmod_load_resources` and
+//! `kmod_validate_resources` do not print it again (measured with libkmod
+//! 30). So stderr goes into a pipe for the length of `kmod_new`, and the
+//! lines libkmod wrote there are logged afterwards. What is still lost: the
+//! part of those lines beyond a pipe's capacity (64 KiB), which libkmod's
+//! non-blocking writes drop instead of waiting.
+
+use std::ffi::{c_char, c_int, CStr};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use log::Level;
+use nix::fcntl::OFlag;
+use nix::unistd::{dup, dup2, pipe2, read};
+
+extern "C" {
+    /// log.c: formats a message and passes it to `data`, a [`Sink`].
+    pub fn kmod_ready_libkmod_log();
+}
+
+pub type Sink = extern "C" fn(priority: c_int, message: *const c_char);
+
+/// syslog's priorities, as libkmod uses them.
+const LOG_ERR: c_int = 3;
+const LOG_WARNING: c_int = 4;
+const LOG_DEBUG: c_int = 7;
+
+/// The [`Sink`] given to log.c.
+pub extern "C" fn forward(priority: c_int, message: *const c_char) {
+    if message.is_null() {
+        return;
+    }
+    // SAFETY: log.c passes a NUL-terminated buffer that outlives the call.
+    let text = unsafe { CStr::from_ptr(message) }.to_string_lossy();
+    log_message(priority, &text);
+}
+
+fn log_message(priority: c_int, text: &str) {
+    let level = match priority {
+        ..=LOG_ERR => Level::Error,
+        LOG_WARNING => Level::Warn,
+        _ => Level::Debug,
+    };
+    log::log!(level, KMOD_LIBKMOD = 1; "libkmod: {}", text.trim_end());
+}
+
+/// The least important priority libkmod should pass on: what our log level
+/// would show, so that libkmod does not format what we drop.
+pub fn wanted_priority() -> c_int {
+    match log::max_level() {
+        log::LevelFilter::Off | log::LevelFilter::Error => LOG_ERR,
+        log::LevelFilter::Warn | log::LevelFilter::Info => LOG_WARNING,
+        _ => LOG_DEBUG,
+    }
+}
+
+/// Runs `f` (kmod_new) with stderr in a pipe, then logs the lines libkmod
+/// wrote there. Without a logger (`check`), a pipe or a stderr, `f` runs as
+/// it is, and libkmod writes to stderr itself.
+pub fn capturing_stderr<T>(f: impl FnOnce() -> T) -> T {
+    if log::max_level() == log::LevelFilter::Off {
+        return f();
+    }
+    let Ok((reader, writer)) = pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC) else {
+        return f();
+    };
+    let Ok(saved) = dup(2) else {
+        return f();
+    };
+    if dup2(writer.as_raw_fd(), 2).is_err() {
+        return f();
+    }
+    let result = f();
+    let _ = dup2(saved, 2);
+    let _ = nix::unistd::close(saved);
+    drop(writer);
+    for line in String::from_utf8_lossy(&drain(&reader)).lines() {
+        let (priority, text) = parse_default_line(line);
+        log_message(priority, text);
+    }
+    result
+}
+
+fn drain(reader: &OwnedFd) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = read(reader.as_raw_fd(), &mut buf) {
+        bytes.extend_from_slice(&buf[..n]);
+    }
+    bytes
+}
+
+/// A line of libkmod's default logger: `libkmod: ERROR FILE:LINE FN: text`
+/// (libkmod built with debug) or `libkmod: ERROR: FN: text`. Anything else
+/// is kept whole, as an error.
+fn parse_default_line(line: &str) -> (c_int, &str) {
+    let Some(rest) = line.strip_prefix("libkmod: ") else {
+        return (LOG_ERR, line);
+    };
+    let (name, rest) = rest.split_once([' ', ':']).unwrap_or((rest, ""));
+    let priority = match name {
+        "CRITICAL" => 2,
+        "ERROR" => LOG_ERR,
+        "WARNING" => LOG_WARNING,
+        "NOTICE" => 5,
+        "INFO" => 6,
+        "DEBUG" => LOG_DEBUG,
+        _ => return (LOG_ERR, line),
+    };
+    let rest = rest.trim_start_matches([':', ' ']);
+    // Past `FILE:LINE ` (when there) and `FN: `.
+    let rest = match rest.split_once(' ') {
+        Some((location, after)) if location.contains(".c:") => after,
+        _ => rest,
+    };
+    match rest.split_once(": ") {
+        Some((function, text)) if is_identifier(function) => (priority, text),
+        _ => (priority, rest),
+    }
+}
+
+fn is_identifier(word: &str) -> bool {
+    !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_logger_lines() {
+        let debug_build = "libkmod: ERROR ../libkmod/libkmod-config.c:712 kmod_config_parse: \
+                           /etc/modprobe.d/x.conf line 2: ignoring bad line starting with 'optoins'";
+        let text = "/etc/modprobe.d/x.conf line 2: ignoring bad line starting with 'optoins'";
+        assert_eq!(parse_default_line(debug_build), (LOG_ERR, text));
+        let release_build = format!("libkmod: WARNING: kmod_config_parse: {text}");
+        assert_eq!(parse_default_line(&release_build), (LOG_WARNING, text));
+        assert_eq!(parse_default_line("other: text"), (LOG_ERR, "other: text"));
+    }
+}
