@@ -36,7 +36,9 @@ impl Status {
     }
 }
 
-/// The table printed by `--help` and repeated in README and the man page.
+/// The table printed by `--help`. kmod-ready(8) words it at more length
+/// and the README points to both; the tests below keep their numbers equal
+/// to [`Status::code`].
 pub const EXIT_STATUS_HELP: &str = "\
 Exit status:
    0  every module is ready
@@ -47,3 +49,9 @@ Exit status:
       module_blacklist= on the kernel command line)
   78  bad configuration (alias blacklisted in modprobe.d, bad module options)
 kmod-ready check exits 0 when ready, 1 when not, 64 on a usage error.";
+
+/// `kmod-ready check --help`'s line: `check` exits only with these.
+pub const CHECK_EXIT_STATUS_HELP: &str = "Exit status: 0 ready, 1 not ready, 64 usage error.";
+
+#[cfg(test)]
+mod tests;
