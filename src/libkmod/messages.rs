@@ -73,6 +73,7 @@ pub fn capturing_stderr<T>(f: impl FnOnce() -> T) -> T {
         return f();
     };
     if dup2(writer.as_raw_fd(), 2).is_err() {
+        let _ = nix::unistd::close(saved);
         return f();
     }
     let result = f();
