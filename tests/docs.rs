@@ -1,6 +1,8 @@
-//! `kmod-ready check --json` and its schema in kmod-ready-check(8) agree:
-//! every key the program emits (run on every check-fixtures case) is
-//! documented, and every key documented is emitted.
+//! Docs that point instead of repeating: `kmod-ready check --json` and its
+//! schema in kmod-ready-check(8) agree (every key the program emits, run on
+//! every check-fixtures case, is documented, and every key documented is
+//! emitted), and the README stays short. The exit-status table is checked
+//! beside its source, in src/status/tests.rs.
 
 mod common;
 
@@ -116,4 +118,13 @@ fn check_json_keys_are_the_documented_ones() {
         "kmod-ready-check(8) JSON: undocumented keys {undocumented:?}, documented but never emitted {never_emitted:?}"
     );
     assert!(emitted.len() > 30, "keys went missing: {emitted:?}");
+}
+
+/// The README is the short version; the long parts are the man pages and
+/// docs/fleet.md.
+#[test]
+fn readme_is_at_most_10_kb() {
+    let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let size = std::fs::metadata(readme).unwrap().len();
+    assert!(size <= 10 * 1024, "README.md is {size} bytes");
 }
