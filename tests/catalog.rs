@@ -1,13 +1,18 @@
 //! The journal catalog that `journalctl -x` shows below our entries: one
 //! entry for each MESSAGE_ID of src/logging.rs and no other, each complete,
-//! and a file that journalctl itself compiles.
+//! a file that journalctl itself compiles, and shown by `journalctl -x`
+//! below the entries a real journald received from us. Skipped, with the
+//! reason, where a mount namespace or journald is missing (a failure under
+//! `CI=true`).
 
 mod common;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::process::Command;
 
 use common::catalog::{entries, message_ids, CATALOG};
+use common::FixtureRoot;
 
 #[test]
 fn every_message_id_has_exactly_one_entry_and_no_other() {
@@ -88,4 +93,105 @@ fn journalctl_compiles_the_catalog() {
         "--list-catalog: {}",
         String::from_utf8_lossy(&list.stdout)
     );
+}
+
+/// What an admin sees: a real journald, in a private mount namespace with
+/// our compiled catalog where journalctl looks for it, receives the entries
+/// of a failed and of a successful run; `journalctl -x` shows the catalog's
+/// text, its fields filled in, right below each of our lines.
+#[test]
+fn journalctl_x_explains_our_entries() {
+    let Some(shown) = journal_x_view() else {
+        return;
+    };
+    let failed = "krtest_missing: not found in /lib/modules/6.1.0-test";
+    assert_explained(
+        &shown,
+        failed,
+        "Kernel module krtest_missing could not be loaded",
+    );
+    assert!(
+        shown.contains("░░ 6.1.0-test. The message above"),
+        "{shown}"
+    );
+    assert_explained(
+        &shown,
+        "nf_conntrack ready in ",
+        "Kernel modules ready: nf_conntrack",
+    );
+}
+
+/// The line holding `line` is followed by `░░ Subject: {subject}`.
+fn assert_explained(shown: &str, line: &str, subject: &str) {
+    let lines: Vec<&str> = shown.lines().collect();
+    let at = lines.iter().position(|l| l.contains(line));
+    let next = at
+        .and_then(|at| lines.get(at + 1))
+        .copied()
+        .unwrap_or_default();
+    assert_eq!(next, format!("░░ Subject: {subject}"), "{shown}");
+}
+
+/// Runs the two cases under a private journald and returns `journalctl -x`.
+fn journal_x_view() -> Option<String> {
+    let journald = Path::new("/lib/systemd/systemd-journald");
+    let database = Path::new("/var/lib/systemd/catalog/database");
+    if !journald.exists() || !database.exists() {
+        common::skip(
+            "journalctl -x",
+            "no systemd-journald or no catalog database to stand in for",
+        );
+        return None;
+    }
+    let failing = FixtureRoot::new("unknown-module");
+    let ready = FixtureRoot::new("already-ready");
+    let catalog = failing.path.join("catalog");
+    std::fs::create_dir_all(catalog.join("usr/lib/systemd/catalog")).unwrap();
+    std::fs::copy(
+        CATALOG,
+        catalog.join("usr/lib/systemd/catalog/kmod-ready.catalog"),
+    )
+    .unwrap();
+    let compiled = Command::new("journalctl")
+        .arg("--root")
+        .arg(&catalog)
+        .arg("--update-catalog")
+        .status();
+    assert!(compiled.is_ok_and(|s| s.success()));
+    // journald keeps entries in /run/log/journal until asked to flush them;
+    // the tmpfs over /var/log/journal keeps them off the host all the same.
+    let script = r#"set -e
+mount -t tmpfs none /run
+mkdir -p /run/systemd/journal /run/log/journal
+if [ -d /var/log/journal ]; then mount -t tmpfs none /var/log/journal; fi
+mount --bind "$CATALOG/var/lib/systemd/catalog/database" /var/lib/systemd/catalog/database
+"$JOURNALD" >/dev/null 2>&1 &
+trap 'kill $!' EXIT
+for i in $(seq 100); do [ -S /run/systemd/journal/socket ] && break; sleep 0.05; done
+KMOD_READY_ROOT="$FAILING" "$BIN" --log=journal krtest_missing || true
+KMOD_READY_ROOT="$READY" "$BIN" --log=journal nf_conntrack
+for i in $(seq 100); do
+    [ "$(journalctl -D /run/log/journal -t kmod-ready -o cat | wc -l)" -ge 2 ] && break
+    sleep 0.05
+done
+SYSTEMD_COLORS=0 journalctl -D /run/log/journal -x --no-pager -t kmod-ready"#;
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "--", "sh", "-c", script])
+        .env("CATALOG", &catalog)
+        .env("JOURNALD", journald)
+        .env("FAILING", &failing.path)
+        .env("READY", &ready.path)
+        .env("BIN", common::BIN)
+        .output()
+        .unwrap();
+    let err = common::stderr(&out);
+    if err.contains("unshare failed") || err.contains("unshare:") {
+        common::skip(
+            "journalctl -x",
+            &format!("cannot make a mount namespace: {err}"),
+        );
+        return None;
+    }
+    assert!(out.status.success(), "{err}");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
