@@ -15,8 +15,8 @@ use std::ffi::{c_char, c_int, CStr};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use log::Level;
-use nix::fcntl::OFlag;
-use nix::unistd::{dup, dup2, pipe2, read};
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::unistd::{dup2, pipe2, read};
 
 extern "C" {
     /// log.c: formats a message and passes it to `data`, a [`Sink`].
@@ -69,7 +69,9 @@ pub fn capturing_stderr<T>(f: impl FnOnce() -> T) -> T {
     let Ok((reader, writer)) = pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC) else {
         return f();
     };
-    let Ok(saved) = dup(2) else {
+    // fcntl rather than dup: the binary already binds it at start, and the
+    // fast path pays for every glibc symbol it binds.
+    let Ok(saved) = fcntl(2, FcntlArg::F_DUPFD_CLOEXEC(3)) else {
         return f();
     };
     if dup2(writer.as_raw_fd(), 2).is_err() {
