@@ -3,7 +3,7 @@
 //! Every parser returns a one-line reason; clap adds the argument's name.
 
 use std::ffi::OsString;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::builder::TypedValueParser;
@@ -48,7 +48,7 @@ pub(crate) struct LoadArgs {
     #[arg(value_name = "MODULE", required = true, value_parser = os_parser(parse_load_module))]
     pub modules: Vec<String>,
 
-    /// How long to wait for the modules to become ready: 500ms, 10s, 1m
+    /// How long the modules may take to become ready, loading included: 500ms, 10s, 1m
     #[arg(long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT,
           value_parser = parse_timeout, allow_hyphen_values = true)]
     pub timeout: Duration,
@@ -190,11 +190,12 @@ fn parse_wait_path(raw: &std::ffi::OsStr) -> Result<PathBuf, String> {
     if !path.is_absolute() {
         return Err("the path must be absolute, under /proc/sys/ or /sys/".into());
     }
-    if path
-        .components()
-        .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
-    {
+    // Path::components drops a `.` inside a path: look at the text itself.
+    if text.split('/').any(|part| part == "." || part == "..") {
         return Err("the path must not contain '.' or '..'".into());
+    }
+    if let Some(bad) = text.chars().find(|c| c.is_control()) {
+        return Err(format!("the path cannot contain {bad:?}"));
     }
     let under = |dir: &str| path.starts_with(dir) && path != Path::new(dir);
     if !(under("/proc/sys") || under("/sys")) {
@@ -207,6 +208,32 @@ fn parse_wait_path(raw: &std::ffi::OsStr) -> Result<PathBuf, String> {
 /// `systemctl status` shows the reason rather than clap's usage block.
 pub(crate) fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(args)
+}
+
+/// Whether `err` is `--help` or `--version` (printed, status 0).
+pub(crate) fn is_help_or_version(err: &clap::Error) -> bool {
+    use clap::error::ErrorKind;
+    matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    )
+}
+
+/// A usage error on one line, the argument and the reason: clap's first
+/// paragraph ("unexpected argument '--x' found", "the following required
+/// arguments were not provided: <MODULE>...").
+pub(crate) fn error_reason(err: &clap::Error) -> String {
+    let text = err.to_string();
+    let first_paragraph: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let joined = first_paragraph.join(" ");
+    joined
+        .strip_prefix("error: ")
+        .unwrap_or(&joined)
+        .to_string()
 }
 
 #[cfg(test)]
@@ -247,6 +274,10 @@ mod tests {
             "/sys",
             "/proc/sys",
             "/proc/1/environ",
+            "/sys/./module/x",
+            "/sys/module/x/.",
+            "/sys/module/x\nkmod-ready: forged",
+            "/sys/module/\x1b[2J",
         ] {
             assert!(
                 parse_wait_path(bad.as_ref()).is_err(),

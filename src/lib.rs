@@ -8,6 +8,7 @@
 mod cause;
 mod check;
 pub mod cli;
+mod input;
 mod journal;
 pub mod kubelite;
 mod libkmod;
@@ -17,6 +18,7 @@ pub mod modprobe_d;
 mod readiness;
 mod run;
 mod status;
+mod stderr;
 pub mod system;
 mod wait;
 

@@ -1,18 +1,21 @@
 //! Loading one module through libkmod, and naming the cause when that fails.
 
 use std::path::Path;
+use std::sync::mpsc;
+use std::time::Instant;
 
 use nix::errno::Errno;
 
-use crate::cause::{Cause, Failure};
-use crate::libkmod::{Context, InitState, Libkmod, Module};
+use crate::cause::{Cause, Failure, LoadStep};
+use crate::libkmod::{current_action, Context, InitState, Libkmod, Module};
 use crate::logging::message_id;
 use crate::modprobe_d::MODPROBE_D_DIRS;
-use crate::readiness::sys_module_dir;
+use crate::readiness::{kconfig_option, sys_module_dir};
 use crate::system::{cmdline_module_blacklist, has_cap_sys_module, normalize_module_name, Root};
 
 /// What the running system looks like, read once, for loading and for
 /// explaining failures.
+#[derive(Clone)]
 pub struct Facts {
     pub root: Root,
     pub release: String,
@@ -44,6 +47,49 @@ pub struct Loaded {
     pub builtin: Vec<String>,
     /// Every module the name resolved to (itself, unless it is an alias).
     pub resolved: Vec<String>,
+}
+
+/// Loads each of `to_load` (with libkmod, in that order) in a thread of its
+/// own, and gives up at `deadline`: an `install` command, a module's init or
+/// a FIFO among the configuration files can take any time, and the timeout
+/// bounds the whole run. A probe given up on goes on until the process
+/// exits, which it does at once.
+pub fn load_until(
+    deadline: Instant,
+    timeout: String,
+    facts: &Facts,
+    all: &[String],
+    to_load: Vec<String>,
+) -> Result<Vec<Loaded>, Failure> {
+    let (sender, receiver) = mpsc::channel();
+    let thread_facts = facts.clone();
+    let thread_all = all.to_vec();
+    let spawned = std::thread::Builder::new()
+        .name("load".into())
+        .spawn(move || {
+            let _ = sender.send(load_all(&thread_facts, &thread_all, &to_load));
+        });
+    if spawned.is_err() {
+        return Err(Failure::of_all(all, Cause::ContextFailed));
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    receiver.recv_timeout(left).unwrap_or_else(|_| {
+        let step = match current_action() {
+            None => LoadStep::Reading,
+            Some((module, true)) => LoadStep::Install { module },
+            Some((module, false)) => LoadStep::Init { module },
+        };
+        Err(Failure::of_all(all, Cause::LoadTimedOut { timeout, step }))
+    })
+}
+
+fn load_all(facts: &Facts, all: &[String], to_load: &[String]) -> Result<Vec<Loaded>, Failure> {
+    if let Some(file) = crate::modprobe_d::blocking_config(&facts.root) {
+        return Err(Failure::of_all(all, Cause::ConfigNotRegular { file }));
+    }
+    let lib = open_libkmod(all)?;
+    let ctx = context(&lib, facts, &to_load[0])?;
+    to_load.iter().map(|name| load(&ctx, facts, name)).collect()
 }
 
 pub fn open_libkmod(modules: &[String]) -> Result<Libkmod, Failure> {
@@ -162,12 +208,17 @@ fn log_builtin(module: &str) {
     log::info!(KMOD_MODULE = module; "{module}: built into the kernel, nothing to load");
 }
 
-/// The name resolves to nothing: say whether the kernel has no modules at
-/// all (upgraded without a reboot?) or just not this one.
+/// The name resolves to nothing: say whether the kernel cannot load modules
+/// at all (built without module support), has no modules at all (upgraded
+/// without a reboot?) or just not this one.
 pub fn not_found(facts: &Facts, name: &str) -> Failure {
     let release = facts.release.clone();
     let cause = match (facts.in_container(), facts.root.module_dir(&release)) {
         (Some(container), _) => container,
+        (None, _) if !facts.root.exists("/proc/modules") => Cause::KernelWithoutModules {
+            release,
+            option: kconfig_option(name).map(str::to_string),
+        },
         (None, None) => Cause::ModuleDirMissing {
             installed: facts.root.installed_releases(),
             release,

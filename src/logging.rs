@@ -4,14 +4,20 @@
 //! Each event kind has a fixed MESSAGE_ID so that admins and tests can find
 //! it with `journalctl MESSAGE_ID=…`. A journal that cannot take an entry
 //! (socket missing, full, refused) never fails the run: that entry goes to
-//! stderr instead.
+//! stderr instead, which never blocks either (see stderr.rs).
+//!
+//! Messages carry bytes from outside (file names, arguments, lines of
+//! units): their control characters are escaped, so that no message can
+//! forge a second line or drive a terminal.
 
 use std::io::Write;
+use std::sync::OnceLock;
 
 use log::{LevelFilter, Log, Metadata, Record};
 
 use crate::cli::LogTarget;
 use crate::journal::{stderr_is_journal, Journal};
+use crate::stderr::Stderr;
 
 pub const IDENTIFIER: &str = "kmod-ready";
 
@@ -33,8 +39,27 @@ pub mod message_id {
 
 struct Logger {
     journal: Option<Journal>,
+    /// Formats the lines; writes them through [`StderrPipe`].
     stderr: env_logger::Logger,
 }
+
+/// env_logger's output: each record, formatted whole, is one line for
+/// [`Stderr`], which never blocks.
+struct StderrPipe(&'static Stderr);
+
+impl std::io::Write for StderrPipe {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        self.0.write_line(line);
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The stderr the logger writes to, kept to count what it dropped.
+static STDERR: OnceLock<Stderr> = OnceLock::new();
 
 impl Log for Logger {
     fn enabled(&self, metadata: &Metadata) -> bool {
@@ -45,13 +70,15 @@ impl Log for Logger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let sent = self
-            .journal
-            .as_ref()
-            .is_some_and(|journal| journal.send(record).is_ok());
-        if !sent {
-            self.stderr.log(record);
-        }
+        with_escaped_message(record, |record| {
+            let sent = self
+                .journal
+                .as_ref()
+                .is_some_and(|journal| journal.send(record).is_ok());
+            if !sent {
+                self.stderr.log(record);
+            }
+        });
     }
 
     fn flush(&self) {
@@ -59,10 +86,57 @@ impl Log for Logger {
     }
 }
 
+/// Calls `f` with `record` whose message has its control characters escaped
+/// (the new record borrows the escaped text, so it lives only in this call).
+fn with_escaped_message(record: &Record, f: impl FnOnce(&Record)) {
+    let message = escape_controls(&record.args().to_string());
+    f(&Record::builder()
+        .args(format_args!("{message}"))
+        .metadata(record.metadata().clone())
+        .file(record.file())
+        .line(record.line())
+        .module_path(record.module_path())
+        .key_values(record.key_values())
+        .build());
+}
+
+/// `text` with each control character written as `\xNN` (and a backslash
+/// that could start such an escape doubled), on one line.
+pub fn escape_controls(text: &str) -> String {
+    if !text.contains(|c: char| c.is_control()) {
+        return text.to_string();
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => escaped.push_str("\\\\"),
+            c if c.is_control() => escaped.push_str(&format!("\\x{:02x}", c as u32)),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// "N log lines dropped: stderr was full" when stderr dropped any, for
+/// the last line of a run.
+pub fn dropped_note() -> Option<String> {
+    match STDERR.get().map_or(0, Stderr::dropped) {
+        0 => None,
+        n => Some(format!("{n} log lines dropped: stderr was full")),
+    }
+}
+
+/// Writes one line to stderr, never blocking on a socket: for messages
+/// printed before or without the logger (usage errors).
+pub fn print_line(text: &str) {
+    let stderr = STDERR.get_or_init(Stderr::new);
+    stderr.write_line(format!("{}\n", escape_controls(text)).as_bytes());
+}
+
 /// `verbosity`: 0 is the default (info), positive is more, negative less.
-pub fn init(target: LogTarget, verbosity: i8) {
+pub fn init(target: LogTarget, verbosity: i16) {
     let level = match verbosity {
-        i8::MIN..=-2 => LevelFilter::Error,
+        i16::MIN..=-2 => LevelFilter::Error,
         -1 => LevelFilter::Warn,
         0 => LevelFilter::Info,
         1 => LevelFilter::Debug,
@@ -78,7 +152,9 @@ pub fn init(target: LogTarget, verbosity: i8) {
         .flatten();
     let stderr = env_logger::Builder::new()
         .filter_level(level)
-        .target(env_logger::Target::Stderr)
+        .target(env_logger::Target::Pipe(Box::new(StderrPipe(
+            STDERR.get_or_init(Stderr::new),
+        ))))
         .format(|buf, record| {
             let prefix = match record.level() {
                 log::Level::Error => "error: ",
@@ -94,5 +170,19 @@ pub fn init(target: LogTarget, verbosity: i8) {
     log::set_max_level(level);
     if journal_missing {
         log::warn!("the journal socket cannot be reached; logging to stderr");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_controls("plain"), "plain");
+        assert_eq!(
+            escape_controls("a\nkmod-ready: forged\x1b[2J\\"),
+            "a\\x0akmod-ready: forged\\x1b[2J\\\\"
+        );
     }
 }

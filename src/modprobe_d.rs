@@ -119,6 +119,17 @@ pub(crate) fn config_files(root: &Root, dirs: &[&str], suffixes: &[&str]) -> Vec
     by_name.into_values().collect()
 }
 
+/// The first modprobe.d file libkmod would block on or read without end (a
+/// FIFO, a device), as "FILE (a FIFO)".
+pub(crate) fn blocking_config(root: &Root) -> Option<String> {
+    config_files(root, &MODPROBE_D_DIRS, &[".conf", ".alias"])
+        .into_iter()
+        .find_map(|file| {
+            let what = crate::input::would_block(&root.path(&file))?;
+            Some(format!("{} ({what})", file.display()))
+        })
+}
+
 /// Every modprobe.d `blacklist` line that names `module` (a kernel name).
 /// libkmod also reads `*.alias` files there, so we do too.
 pub(crate) fn blacklisted_at(root: &Root, module: &str) -> Vec<Location> {
@@ -152,7 +163,7 @@ fn find_in(
     let module = normalize_module_name(module);
     let mut found = Vec::new();
     for file in config_files(root, dirs, suffixes) {
-        let Ok(bytes) = std::fs::read(root.path(&file)) else {
+        let Some(bytes) = root.read_bytes(&file, crate::input::CONFIG) else {
             continue;
         };
         for (line, name) in parse(&String::from_utf8_lossy(&bytes)) {

@@ -2,6 +2,7 @@
 //! program that needs the module (kube-proxy, for nf_conntrack) can start.
 
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::system::{normalize_module_name, Root};
@@ -19,6 +20,17 @@ fn known_paths(module: &str) -> Option<&'static [&'static str]> {
         "br_netfilter" => &["/proc/sys/net/bridge/bridge-nf-call-iptables"],
         _ => return None,
     })
+}
+
+/// The kernel option that builds a module into the kernel, for a kernel
+/// without module support; `None` for a module we do not know.
+pub fn kconfig_option(module: &str) -> Option<&'static str> {
+    match normalize_module_name(module).as_str() {
+        "nf_conntrack" => Some("CONFIG_NF_CONNTRACK"),
+        "br_netfilter" => Some("CONFIG_BRIDGE_NETFILTER"),
+        "overlay" => Some("CONFIG_OVERLAY_FS"),
+        _ => None,
+    }
 }
 
 /// One module and the paths that must exist for it to be usable.
@@ -85,7 +97,13 @@ pub fn is_present(root: &Root, path: &Path) -> bool {
     let full = root.path(path);
     let is_module_dir = path.parent() == Some(Path::new("/sys/module"));
     if is_module_dir {
-        if let Ok(mut initstate) = std::fs::File::open(full.join("initstate")) {
+        // Non-blocking: a FIFO there must not stop the wait (it reads as
+        // not live), and sysfs files never block anyway.
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(full.join("initstate"));
+        if let Ok(mut initstate) = opened {
             let mut state = [0u8; 16];
             let len = initstate.read(&mut state).unwrap_or(0);
             return state[..len].trim_ascii_end() == b"live";

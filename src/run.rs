@@ -30,7 +30,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         // Read-only, reports on stdout: no logger needed.
         return check::run(args, Root::from_env()).code();
     }
-    let verbosity = cli.output.verbose as i8 - cli.output.quiet as i8;
+    // i16: 255 -v or -q must not wrap round to the other end.
+    let verbosity = i16::from(cli.output.verbose) - i16::from(cli.output.quiet);
     logging::init(cli.output.log, verbosity);
     let status = make_ready(&cli.load, Root::from_env(), start);
     log::logger().flush();
@@ -40,25 +41,17 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
 /// Help and version go to stdout with status 0; any other error is one line
 /// on stderr (the argument and the reason) with status 64.
 fn usage_error(err: clap::Error) -> Status {
-    use clap::error::ErrorKind;
-    if matches!(
-        err.kind(),
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-    ) {
-        let _ = err.print();
-        return Status::Ready;
+    if cli::is_help_or_version(&err) {
+        return match check::write_stdout(&err.render().to_string()) {
+            Ok(()) => Status::Ready,
+            Err(io) => check::output_failed("the help", &io),
+        };
     }
-    // clap's first paragraph, on one line: "unexpected argument '--x' found",
-    // "the following required arguments were not provided: <MODULE>...".
-    let text = err.to_string();
-    let first_paragraph: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .take_while(|l| !l.is_empty())
-        .collect();
-    let joined = first_paragraph.join(" ");
-    let reason = joined.strip_prefix("error: ").unwrap_or(&joined);
-    eprintln!("{}: {reason} (see kmod-ready --help)", logging::IDENTIFIER);
+    let reason = cli::error_reason(&err);
+    logging::print_line(&format!(
+        "{}: {reason} (see kmod-ready --help)",
+        logging::IDENTIFIER
+    ));
     Status::Usage
 }
 
@@ -153,13 +146,17 @@ impl Run {
                 to_probe.push(request);
             }
         }
-        let Some(first) = to_probe.first().map(|r| r.requirement.module.clone()) else {
+        if to_probe.is_empty() {
             return Ok(());
-        };
-        let lib = load::open_libkmod(&names)?;
-        let ctx = load::context(&lib, facts, &first)?;
-        for request in to_probe {
-            let loaded = load::load(&ctx, facts, &request.requirement.module)?;
+        }
+        let to_load = to_probe
+            .iter()
+            .map(|r| r.requirement.module.clone())
+            .collect();
+        let deadline = self.start + self.timeout;
+        let timeout = format_duration(self.timeout);
+        let results = load::load_until(deadline, timeout, facts, &names, to_load)?;
+        for (request, loaded) in to_probe.into_iter().zip(results) {
             request.requirement.resolve_alias(&loaded.resolved);
             // A built-in module without parameters has no /sys/module entry.
             for builtin in &loaded.builtin {
@@ -237,8 +234,9 @@ impl Run {
             MESSAGE_ID = message_id::READY,
             KMOD_MODULE = names.join(" ").as_str(),
             KMOD_ELAPSED_USEC = elapsed.as_micros() as u64;
-            "{} ready in {} ms ({detail})",
-            names.join(", "), elapsed.as_millis()
+            "{} ready in {} ms ({detail}{})",
+            names.join(", "), elapsed.as_millis(),
+            logging::dropped_note().map(|n| format!("; {n}")).unwrap_or_default()
         );
     }
 

@@ -5,11 +5,16 @@
 //! `ZRAM_GENERATOR_ROOT` does). Only files are read here; nothing is written.
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
+
+use crate::input;
 
 /// The environment variable that moves `/` for the test suite.
 pub(crate) const ROOT_ENV: &str = "KMOD_READY_ROOT";
+
+/// Where module trees live: /lib/modules, or only /usr/lib/modules on
+/// systems that merged /lib into /usr without the /lib link.
+const MODULE_BASES: [&str; 2] = ["/lib/modules", "/usr/lib/modules"];
 
 #[derive(Clone, Debug)]
 pub(crate) struct Root {
@@ -44,14 +49,22 @@ impl Root {
         self.path(path).exists()
     }
 
-    pub fn read_trimmed(&self, path: impl AsRef<Path>) -> io::Result<String> {
-        fs::read_to_string(self.path(path)).map(|s| s.trim_end().to_string())
+    /// The file at the system path `path`, read bounded and type-checked
+    /// (see input.rs); `None` when missing or skipped.
+    pub fn read_bytes(&self, path: impl AsRef<Path>, cap: u64) -> Option<Vec<u8>> {
+        let path = path.as_ref();
+        input::read(&self.path(path), path, cap)
+    }
+
+    /// A small file (a sysctl, a sysfs attribute), without trailing space.
+    pub fn read_trimmed(&self, path: impl AsRef<Path>) -> Option<String> {
+        let bytes = self.read_bytes(path, input::SMALL)?;
+        Some(String::from_utf8_lossy(&bytes).trim_end().to_string())
     }
 
     /// The running kernel's release, as the kernel itself reports it.
     pub fn kernel_release(&self) -> String {
         self.read_trimmed("/proc/sys/kernel/osrelease")
-            .ok()
             .filter(|release| !release.is_empty())
             .or_else(|| uname_release().filter(|_| self.is_system_root()))
             .unwrap_or_else(|| "unknown".to_string())
@@ -61,7 +74,7 @@ impl Root {
     /// `/usr/lib/modules/R` on systems that keep modules only there), as a
     /// system path, if it exists.
     pub fn module_dir(&self, release: &str) -> Option<PathBuf> {
-        ["/lib/modules", "/usr/lib/modules"]
+        MODULE_BASES
             .iter()
             .map(|base| Path::new(base).join(release))
             .find(|dir| self.path(dir).is_dir())
@@ -70,9 +83,10 @@ impl Root {
     /// Whether `modules.builtin` of the module directory `module_dir` (a
     /// system path) lists the module `name` as built into the kernel.
     pub fn listed_builtin(&self, module_dir: &Path, name: &str) -> bool {
-        let Ok(text) = fs::read_to_string(self.path(module_dir.join("modules.builtin"))) else {
+        let Some(bytes) = self.read_bytes(module_dir.join("modules.builtin"), input::INDEX) else {
             return false;
         };
+        let text = String::from_utf8_lossy(&bytes);
         text.lines().any(|line| {
             Path::new(line.trim())
                 .file_name()
@@ -82,30 +96,36 @@ impl Root {
         })
     }
 
-    /// The kernel releases that have a module directory, newest name last.
+    /// The kernel releases that have a module directory (in /lib/modules or
+    /// /usr/lib/modules), sorted by name.
     pub fn installed_releases(&self) -> Vec<String> {
-        let mut releases: Vec<String> = fs::read_dir(self.path("/lib/modules"))
-            .into_iter()
-            .flatten()
-            .flatten()
+        let mut releases: Vec<String> = MODULE_BASES
+            .iter()
+            .flat_map(|base| {
+                fs::read_dir(self.path(base))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+            })
             .filter(|entry| {
                 entry.path().join("modules.dep").exists() || entry.path().join("kernel").is_dir()
             })
             .filter_map(|entry| entry.file_name().into_string().ok())
             .collect();
         releases.sort();
+        releases.dedup();
         releases
     }
 
     /// The container manager we run under, if any: systemd's
     /// `/run/systemd/container`, else `container=` in PID 1's environment.
     pub fn container(&self) -> Option<String> {
-        if let Ok(name) = self.read_trimmed("/run/systemd/container") {
+        if let Some(name) = self.read_trimmed("/run/systemd/container") {
             if !name.is_empty() {
                 return Some(name);
             }
         }
-        let environ = fs::read(self.path("/proc/1/environ")).ok()?;
+        let environ = self.read_bytes("/proc/1/environ", input::ENVIRON)?;
         environ
             .split(|&b| b == 0)
             .filter_map(|var| var.strip_prefix(b"container="))
@@ -113,14 +133,16 @@ impl Root {
             .find(|value| !value.is_empty())
     }
 
-    pub fn kernel_cmdline(&self) -> String {
-        self.read_trimmed("/proc/cmdline").unwrap_or_default()
+    /// /proc/cmdline as the kernel gives it: bytes.
+    pub fn kernel_cmdline(&self) -> Vec<u8> {
+        self.read_bytes("/proc/cmdline", input::CMDLINE)
+            .unwrap_or_default()
     }
 
     /// The kernel lockdown mode when it is active (`integrity` or
     /// `confidentiality`), from securityfs.
     pub fn lockdown(&self) -> Option<String> {
-        let text = self.read_trimmed("/sys/kernel/security/lockdown").ok()?;
+        let text = self.read_trimmed("/sys/kernel/security/lockdown")?;
         let active = text.split_whitespace().find(|w| w.starts_with('['))?;
         let mode = active.trim_matches(|c| c == '[' || c == ']');
         (mode != "none").then(|| mode.to_string())
@@ -142,43 +164,44 @@ fn uname_release() -> Option<String> {
 
 /// The modules that `module_blacklist=` on the kernel command line forbids;
 /// the kernel refuses them with EPERM whatever modprobe.d says.
-pub fn cmdline_module_blacklist(cmdline: &str) -> Vec<String> {
+pub fn cmdline_module_blacklist(cmdline: &[u8]) -> Vec<String> {
     cmdline_module_list(cmdline, "module_blacklist")
 }
 
 /// The module names of every `KEY=a,b,c` word on a kernel command line
 /// (`module_blacklist`, or libkmod's `modprobe.blacklist`), normalised.
-pub(crate) fn cmdline_module_list(cmdline: &str, key: &str) -> Vec<String> {
+pub(crate) fn cmdline_module_list(cmdline: &[u8], key: &str) -> Vec<String> {
     cmdline_words(cmdline)
         .iter()
-        .filter_map(|word| word.strip_prefix(key)?.strip_prefix('='))
-        .flat_map(|list| list.split(','))
+        .filter_map(|word| word.strip_prefix(key.as_bytes())?.strip_prefix(b"="))
+        .flat_map(|list| list.split(|&b| b == b','))
         .filter(|name| !name.is_empty())
-        .map(normalize_module_name)
+        .map(|name| normalize_module_name(&String::from_utf8_lossy(name)))
         .collect()
 }
 
-/// Splits a kernel command line into words as the kernel does: on spaces,
-/// keeping double-quoted parts together and dropping the quotes.
-pub fn cmdline_words(cmdline: &str) -> Vec<String> {
+/// Splits a kernel command line into its parameters as the kernel does:
+/// bytes (it is not UTF-8), on spaces, keeping double-quoted parts together
+/// and dropping the quotes; a `--` word ends them (what follows is init's).
+pub fn cmdline_words(cmdline: &[u8]) -> Vec<Vec<u8>> {
     let mut words = Vec::new();
-    let mut word = String::new();
+    let mut word = Vec::new();
     let mut quoted = false;
     let mut in_word = false;
-    for c in cmdline.chars() {
-        match c {
-            '"' => {
+    for &byte in cmdline {
+        match byte {
+            b'"' => {
                 quoted = !quoted;
                 in_word = true;
             }
-            c if c.is_ascii_whitespace() && !quoted => {
+            b if b.is_ascii_whitespace() && !quoted => {
                 if in_word {
                     words.push(std::mem::take(&mut word));
                     in_word = false;
                 }
             }
-            c => {
-                word.push(c);
+            b => {
+                word.push(b);
                 in_word = true;
             }
         }
@@ -186,7 +209,10 @@ pub fn cmdline_words(cmdline: &str) -> Vec<String> {
     if in_word {
         words.push(word);
     }
-    words
+    match words.iter().position(|w| w == b"--") {
+        Some(end) => words[..end].to_vec(),
+        None => words,
+    }
 }
 
 /// Whether this process may load modules: CAP_SYS_MODULE in its effective
@@ -213,12 +239,35 @@ mod tests {
 
     #[test]
     fn cmdline_blacklist_is_read_with_quotes() {
-        let cmdline = r#"BOOT_IMAGE=/vmlinuz root=UUID=x "module_blacklist=nf_conntrack,nouveau" quiet module_blacklist=br-netfilter"#;
+        let cmdline = br#"BOOT_IMAGE=/vmlinuz root=UUID=x "module_blacklist=nf_conntrack,nouveau" quiet module_blacklist=br-netfilter"#;
         assert_eq!(
             cmdline_module_blacklist(cmdline),
             vec!["nf_conntrack", "nouveau", "br_netfilter"]
         );
-        assert!(cmdline_module_blacklist("quiet splash").is_empty());
-        assert_eq!(cmdline_words(r#"a="b c" d"#), vec!["a=b c", "d"]);
+        assert!(cmdline_module_blacklist(b"quiet splash").is_empty());
+        assert_eq!(
+            cmdline_words(br#"a="b c" d"#),
+            vec![b"a=b c".to_vec(), b"d".to_vec()]
+        );
+    }
+
+    #[test]
+    fn releases_only_in_usr_lib_modules_are_installed() {
+        let dir = std::env::temp_dir().join(format!("kmod-ready-usrlib-{}", std::process::id()));
+        fs::create_dir_all(dir.join("usr/lib/modules/6.9.0-usr/kernel")).unwrap();
+        fs::create_dir_all(dir.join("lib/modules/6.1.0-lib/kernel")).unwrap();
+        let root = Root::new(&dir);
+        assert_eq!(root.installed_releases(), ["6.1.0-lib", "6.9.0-usr"]);
+        assert_eq!(
+            root.module_dir("6.9.0-usr"),
+            Some(PathBuf::from("/usr/lib/modules/6.9.0-usr"))
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn cmdline_is_bytes_and_ends_at_double_dash() {
+        let cmdline = b"module_blacklist=nf_conntrack \xff -- module_blacklist=br_netfilter";
+        assert_eq!(cmdline_module_blacklist(cmdline), vec!["nf_conntrack"]);
     }
 }

@@ -69,9 +69,17 @@ impl TerminationSignals {
         let mut set = SigSet::empty();
         set.add(Signal::SIGTERM);
         set.add(Signal::SIGINT);
-        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).ok()?;
-        let fd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).ok()?;
-        Some(TerminationSignals { fd })
+        let mut before = SigSet::empty();
+        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut before)).ok()?;
+        match SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
+            Ok(fd) => Some(TerminationSignals { fd }),
+            Err(_) => {
+                // Without the signalfd we sleep plainly: the signals must
+                // then end the process as they would have, not wait blocked.
+                let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&before), None);
+                None
+            }
+        }
     }
 
     /// Sleeps for `nap` (rounded up to whole milliseconds) unless a signal

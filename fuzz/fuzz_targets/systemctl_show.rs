@@ -1,13 +1,23 @@
 //! What `kmod-ready check` reads from `systemctl show` and unit files:
-//! ExecStartPre= values and the kmod-ready command line in them.
+//! ExecStartPre= values, split and unquoted as systemd does, and the
+//! kmod-ready command line in them as kmod-ready's own parser reads it.
 #![no_main]
+use kmod_ready::kubelite::{parse_exec, KmodReady};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
     let _ = kmod_ready::kubelite::exec_start_pre_assignments(text);
-    if let Some(modules) = kmod_ready::kubelite::kmod_ready_modules(text) {
-        for module in modules {
-            assert!(!module.is_empty());
+    let Ok(command) = parse_exec(text) else {
+        return;
+    };
+    assert!(!command.argv.is_empty());
+    match command.kmod_ready() {
+        Some(KmodReady::Loads(modules)) => {
+            for module in modules {
+                assert!(!module.is_empty() && !module.contains('/'), "{module:?}");
+            }
         }
+        Some(KmodReady::Rejected(reason)) => assert!(!reason.contains('\n'), "{reason:?}"),
+        None => {}
     }
 });

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use crate::logging::message_id;
+use crate::logging::{self, message_id};
 use crate::status::Status;
 use crate::system::normalize_module_name;
 
@@ -23,6 +23,12 @@ pub enum Cause {
     NotFound {
         module_dir: String,
         release: String,
+    },
+    /// The running kernel has no module support (no /proc/modules): a
+    /// module must be built in; `option` is its Kconfig option, if known.
+    KernelWithoutModules {
+        release: String,
+        option: Option<String>,
     },
     /// Only the host can load modules.
     Container {
@@ -75,6 +81,11 @@ pub enum Cause {
         signal: String,
         missing: String,
     },
+    /// The timeout ran out while libkmod was still loading (`step`).
+    LoadTimedOut {
+        timeout: String,
+        step: LoadStep,
+    },
     /// `check`: in the kernel, but a readiness path is missing.
     LoadedNotReady {
         missing: String,
@@ -91,11 +102,33 @@ pub enum Cause {
     NotLoaded {
         nothing_loads_it: bool,
     },
+    /// `check`: kubelite's `ExecStartPre=` runs kmod-ready with arguments
+    /// it refuses (it would exit 64, and kubelite would not start).
+    KubeliteCommandRejected {
+        command: String,
+        reason: String,
+    },
+    /// A modprobe.d file is a FIFO or a device: libkmod would block on it
+    /// (or read it without end), so it is not opened.
+    ConfigNotRegular {
+        file: String,
+    },
     /// `check`: an override's empty `ExecStartPre=` removed ours.
     KubeliteOverrideReset {
         file: PathBuf,
         unit: String,
     },
+}
+
+/// What loading was doing when the timeout ran out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadStep {
+    /// Reading modprobe.d and the module indexes (before any insertion).
+    Reading,
+    /// Running the modprobe.d `install` command of `module`.
+    Install { module: String },
+    /// Inserting `module`: the kernel runs its init function.
+    Init { module: String },
 }
 
 /// The insertion the kernel (or an `install` line) refused.
@@ -136,6 +169,10 @@ impl Cause {
             }
             Lockdown { .. } | KernelRefused | SignatureRejected => Status::NotPermitted,
             TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } => Status::TimedOut,
+            LoadTimedOut { .. } => Status::TimedOut,
+            KubeliteCommandRejected { .. } => Status::Usage,
+            KernelWithoutModules { .. } => Status::Unavailable,
+            ConfigNotRegular { .. } => Status::BadConfig,
         }
     }
 
@@ -221,11 +258,14 @@ impl Failure {
 
     /// The journal entry (or stderr line) of this failure.
     pub fn log(&self, release: &str, elapsed_usec: u64) {
-        let message = self.detail().unwrap_or_else(|| self.summary());
+        let mut message = self.detail().unwrap_or_else(|| self.summary());
+        if let Some(note) = logging::dropped_note() {
+            message.push_str(&format!(" ({note})"));
+        }
         let module = self.modules.join(" ");
         let module = module.as_str();
         match self.cause {
-            Cause::TimedOut { .. } => log::error!(
+            Cause::TimedOut { .. } | Cause::LoadTimedOut { .. } => log::error!(
                 MESSAGE_ID = message_id::TIMED_OUT,
                 KMOD_MODULE = module,
                 KMOD_ELAPSED_USEC = elapsed_usec;

@@ -29,6 +29,13 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (InstallLineFailed { failed: text(MODULE) }, 78, true),
         (InsertFailed, 69, true),
         (TimedOut { timeout: text("10 s"), missing: text("/sys/module/krtest_mod") }, 75, false),
+        (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Reading }, 75, false),
+        (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Install { module: text(MODULE) } }, 75, false),
+        (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Init { module: text(MODULE) } }, 75, false),
+        (KubeliteCommandRejected { command: text("kmod-ready --timeout 2h x"), reason: text("too long") }, 64, false),
+        (ConfigNotRegular { file: text("/etc/modprobe.d/x.conf (a FIFO)") }, 78, false),
+        (KernelWithoutModules { release: text("6.1.0-test"), option: Some(text("CONFIG_X")) }, 69, false),
+        (KernelWithoutModules { release: text("6.1.0-test"), option: None }, 69, false),
         (Interrupted { signal: text("SIGTERM"), missing: text("/sys/module/krtest_mod") }, 75, false),
         (LoadedNotReady { missing: text("/sys/module/krtest_mod"), coming: true }, 75, false),
         (LoadedNotReady { missing: text("/sys/module/krtest_mod"), coming: false }, 75, false),
@@ -54,7 +61,9 @@ fn listed(cause: &Cause) {
         KernelRefused | SignatureRejected | NoModuleSupport { .. } | BadFormat { .. } => {}
         UnknownSymbol { .. } | InstallLineFailed { .. } | InsertFailed => {}
         TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } | Blacklisted { .. } => {}
-        NotLoaded { .. } | KubeliteOverrideReset { .. } => {}
+        NotLoaded { .. } | KubeliteOverrideReset { .. } | LoadTimedOut { .. } => {}
+        KubeliteCommandRejected { .. } | ConfigNotRegular { .. } => {}
+        KernelWithoutModules { .. } => {}
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::libkmod::LIBRARY;
 
-use super::Cause;
+use super::{Cause, LoadStep};
 
 /// How a cause reads: `summary` and `fix` for `check`, and `logged`, the
 /// rest of the line kmod-ready logs after "MODULE: " (none when it never
@@ -39,6 +39,24 @@ impl Cause {
             BlacklistedAlias { .. } | Blacklisted { .. } => self.blacklist(module),
             NotLoaded { .. } | KubeliteOverrideReset { .. } => self.not_loaded(module),
             TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } => self.waiting(module),
+            LoadTimedOut { timeout, step } => load_timed_out(timeout, step),
+            KubeliteCommandRejected { command, reason } => {
+                command_rejected(module, command, reason)
+            }
+            KernelWithoutModules { release, option } => {
+                let option = option.as_deref().unwrap_or("its CONFIG_ option");
+                Wording::reason_fix(
+                    format!(
+                        "kernel {release} has no module support (no /proc/modules), so {module} \
+                         cannot be loaded"
+                    ),
+                    &format!("build it in: {option}=y (or boot a kernel with CONFIG_MODULES=y)"),
+                )
+            }
+            ConfigNotRegular { file } => Wording::reason_fix(
+                format!("{file} in modprobe.d is not a regular file, which libkmod would block on"),
+                "remove it, or make it a symlink to /dev/null to mask a file",
+            ),
             _ => self.refused(),
         }
     }
@@ -274,4 +292,38 @@ impl Cause {
             _ => unreachable!("refused() is called for its own causes only"),
         }
     }
+}
+
+/// The timeout ran out during loading: name what was still running.
+fn load_timed_out(timeout: &str, step: &LoadStep) -> Wording {
+    let (running, fix) = match step {
+        LoadStep::Reading => (
+            "libkmod was still reading modprobe.d and the module index".to_string(),
+            "look for a FIFO or device among the modprobe.d files, or raise --timeout".to_string(),
+        ),
+        LoadStep::Install { module } => (
+            format!("the modprobe.d install command of {module} was still running"),
+            format!("see the `install` line for {module} in modprobe.d, or raise --timeout"),
+        ),
+        LoadStep::Init { module } => (
+            format!("the kernel was still running the init function of {module}"),
+            "see `dmesg`, or raise --timeout".to_string(),
+        ),
+    };
+    Wording::reason_fix(format!("not ready after {timeout}: {running}"), &fix)
+}
+
+/// kubelite's `ExecStartPre=` gives kmod-ready arguments it refuses.
+fn command_rejected(module: &str, command: &str, reason: &str) -> Wording {
+    Wording::new(
+        format!("kubelite cannot start: its ExecStartPre= `{command}` would exit 64 ({reason})"),
+        &format!(
+            "`systemctl edit snap.microk8s.daemon-kubelite`, and correct the kmod-ready \
+             arguments (e.g. `ExecStartPre=/usr/sbin/kmod-ready {module}`)"
+        ),
+        Some(format!(
+            "ExecStartPre= `{command}` of kubelite would exit 64: {reason}; kubelite would not \
+             start"
+        )),
+    )
 }

@@ -22,13 +22,16 @@ pub fn collect(requested: &[String], root: Root) -> Report {
     let modules = modules_to_check(requested, &kubelite);
     let kernel = kernel(&facts);
     let lib = Libkmod::open();
-    let ctx = match (&lib, kernel.module_dir_exists) {
-        (Ok(lib), true) => load::context(lib, &facts, DEFAULT_MODULE).ok(),
+    // libkmod would hang on a FIFO among the modprobe.d files: not opened.
+    let blocking_config = modprobe_d::blocking_config(&facts.root);
+    let ctx = match (&lib, kernel.module_dir_exists, &blocking_config) {
+        (Ok(lib), true, None) => load::context(lib, &facts, DEFAULT_MODULE).ok(),
         _ => None,
     };
+    let usable = lib.is_ok() && blocking_config.is_none();
     let modules = modules
         .iter()
-        .map(|name| module_report(&facts, &kernel, ctx.as_ref(), lib.is_ok(), name))
+        .map(|name| module_report(&facts, &kernel, ctx.as_ref(), usable, name))
         .collect();
     let mut report = Report {
         schema: SCHEMA,
@@ -37,9 +40,13 @@ pub fn collect(requested: &[String], root: Root) -> Report {
         libkmod: libkmod_state(lib.as_ref().err()),
         modules,
         kubelite,
-        skipped: container_skipped(&facts),
+        skipped: Vec::new(),
+        blocking_config,
         verdict: Verdict::default(),
     };
+    // Every file that exists but was not read, with the reason: a verdict
+    // made without it is said to be.
+    report.skipped = crate::input::skipped();
     report.verdict = verdict(&report, &facts);
     report
 }
@@ -82,38 +89,6 @@ fn libkmod_state(error: Option<&libloading::Error>) -> LibkmodState {
         error: error.map(|err| format!("cannot load {LIBRARY}: {err}")),
         reason: error.map(ToString::to_string),
     }
-}
-
-/// Without root, PID 1's environment (where a container manager may say
-/// what it is) cannot be read: say so.
-fn container_skipped(facts: &Facts) -> Vec<String> {
-    if facts.container.is_some() {
-        return Vec::new();
-    }
-    match std::fs::read(facts.root.path("/proc/1/environ")) {
-        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
-            let hint = if is_root() { "" } else { ", needs root" };
-            vec![format!(
-                "container: /proc/1/environ: permission denied{hint}; read \
-                 /run/systemd/container only"
-            )]
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// Whether this process runs as root (effective UID 0).
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let uids = status
-                .lines()
-                .find_map(|l| l.strip_prefix("Uid:"))?
-                .to_string();
-            uids.split_whitespace().nth(1).map(|euid| euid == "0")
-        })
-        .unwrap_or(false)
 }
 
 /// What libkmod says about a name: the modules it resolves to, the file of
@@ -179,11 +154,19 @@ fn module_report(
         paths: readiness(root, name, &resolved, &builtin),
         file: found.file.clone(),
         dependencies: found.dependencies.clone(),
-        blacklisted_at: blacklist_locations(root, kernel, &resolved),
-        modules_load_d: resolved
-            .iter()
-            .flat_map(|m| modprobe_d::modules_load_d_lists(root, m))
-            .collect(),
+        blacklisted_at: capped(
+            blacklist_locations(root, kernel, &resolved),
+            name,
+            "blacklist",
+        ),
+        modules_load_d: capped(
+            resolved
+                .iter()
+                .flat_map(|m| modprobe_d::modules_load_d_lists(root, m))
+                .collect(),
+            name,
+            "modules-load.d",
+        ),
         resolved,
     };
     let loaded = module
@@ -226,7 +209,8 @@ fn readiness(root: &Root, name: &str, resolved: &[String], builtin: &[String]) -
         .iter()
         .map(|path| PathState {
             path: path.clone(),
-            exists: !missing.contains(path),
+            exists: root.exists(path),
+            present: !missing.contains(path),
             value: path_value(root, path),
         })
         .collect()
@@ -251,6 +235,20 @@ fn blacklist_locations(root: &Root, kernel: &Kernel, resolved: &[String]) -> Vec
     locations
 }
 
+/// The most lines of one kind a report lists for a module.
+const MAX_LISTED: usize = 20;
+
+/// The first [`MAX_LISTED`] of `locations`; the count of the rest goes
+/// under `skipped`, so that no file can make the report huge.
+fn capped(mut locations: Vec<Location>, module: &str, what: &str) -> Vec<Location> {
+    if locations.len() > MAX_LISTED {
+        let rest = locations.len() - MAX_LISTED;
+        crate::input::note_skipped(format!("{module}: {rest} more {what} lines not listed"));
+        locations.truncate(MAX_LISTED);
+    }
+    locations
+}
+
 /// Whether the kernel has the module: loaded (any of its modules), and how
 /// many of them are built in.
 #[derive(Clone, Copy)]
@@ -266,7 +264,7 @@ fn state(
     have_libkmod: bool,
     in_kernel: Presence,
 ) -> State {
-    let paths_present = module.paths.iter().all(|p| p.exists);
+    let paths_present = module.paths.iter().all(|p| p.present);
     if paths_present && in_kernel.builtin == module.resolved.len() {
         State::Builtin
     } else if paths_present {
@@ -296,12 +294,18 @@ fn state(
 /// directory's `initstate`.
 fn path_value(root: &Root, path: &Path) -> Option<String> {
     let full = root.path(path);
-    let file = if full.is_dir() {
+    let full_is_dir = full.is_dir();
+    let file = if full_is_dir {
         full.join("initstate")
     } else {
         full
     };
-    let text = std::fs::read(file).ok()?;
+    let shown = if full_is_dir {
+        path.join("initstate")
+    } else {
+        path.to_path_buf()
+    };
+    let text = crate::input::read(&file, &shown, crate::input::SMALL)?;
     let text = String::from_utf8_lossy(&text[..text.len().min(200)]);
     let value = text.split_whitespace().collect::<Vec<_>>().join(" ");
     (!value.is_empty()).then_some(value)

@@ -10,9 +10,9 @@ use super::report::*;
 
 pub fn verdict(report: &Report, facts: &Facts) -> Verdict {
     let first_not_ready = report.modules.iter().find(|m| !m.state.is_ready());
-    let failure = first_not_ready.map(|module| {
-        let cause = cause(report, facts, module);
-        Failure::new(&module.name, cause)
+    // A command that would exit 64 stops kubelite whatever the modules do.
+    let failure = rejected_command(report).or_else(|| {
+        first_not_ready.map(|module| Failure::new(&module.name, cause(report, facts, module)))
     });
     let mut verdict = Verdict {
         ready: failure.is_none(),
@@ -39,6 +39,9 @@ fn cause(report: &Report, facts: &Facts, module: &ModuleReport) -> Cause {
     }
     match module.state {
         State::NotFound => load::not_found(facts, &module.name).cause,
+        State::Unknown if report.blocking_config.is_some() => Cause::ConfigNotRegular {
+            file: report.blocking_config.clone().unwrap_or_default(),
+        },
         State::Unknown => Cause::LibkmodMissing {
             error: report.libkmod.reason.clone().unwrap_or_default(),
         },
@@ -57,16 +60,31 @@ fn cause(report: &Report, facts: &Facts, module: &ModuleReport) -> Cause {
         _ if kernel.modules_disabled => Cause::ModulesDisabled,
         State::Blacklisted => blacklisted(module),
         _ => Cause::NotLoaded {
-            nothing_loads_it: kubelite.unit_exists && !kubelite.runs_kmod_ready,
+            nothing_loads_it: kubelite.unit_exists
+                && !kubelite.runs_kmod_ready
+                && !kubelite.unit_files_unread,
         },
     }
+}
+
+/// The first kmod-ready `ExecStartPre=` that would exit 64 and whose
+/// failure systemd does not ignore.
+fn rejected_command(report: &Report) -> Option<Failure> {
+    let kubelite = &report.kubelite;
+    let rejected = kubelite.rejected.iter().find(|r| !r.ignored)?;
+    let names: Vec<String> = report.modules.iter().map(|m| m.name.clone()).collect();
+    let cause = Cause::KubeliteCommandRejected {
+        command: rejected.command.clone(),
+        reason: rejected.reason.clone(),
+    };
+    kubelite.unit_exists.then(|| Failure::of_all(&names, cause))
 }
 
 fn loaded_not_ready(module: &ModuleReport) -> Cause {
     let missing: Vec<String> = module
         .paths
         .iter()
-        .filter(|p| !p.exists)
+        .filter(|p| !p.present)
         .map(|p| p.path.display().to_string())
         .collect();
     let coming = module
@@ -102,6 +120,7 @@ fn warnings(report: &Report, failure: Option<&Failure>) -> Vec<String> {
         matches!(
             f.cause,
             Cause::KubeliteOverrideReset { .. }
+                | Cause::KubeliteCommandRejected { .. }
                 | Cause::NotLoaded {
                     nothing_loads_it: true
                 }
@@ -129,7 +148,12 @@ fn kubelite_warning(report: &Report) -> Option<String> {
             "{} resets ExecStartPre=, so kmod-ready no longer runs before kubelite",
             file.display()
         ))
-    } else if !kubelite.runs_kmod_ready {
+    } else if let Some(rejected) = kubelite.rejected.first() {
+        Some(format!(
+            "ExecStartPre= `{}` would exit 64 ({}), and systemd ignores it (`-`)",
+            rejected.command, rejected.reason
+        ))
+    } else if !kubelite.runs_kmod_ready && !kubelite.unit_files_unread {
         Some(
             "no ExecStartPre= runs kmod-ready before kubelite: reinstall kmod-ready for its \
              drop-in"

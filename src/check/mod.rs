@@ -6,7 +6,7 @@
 //! It never loads, writes or changes anything. It opens libkmod only to look
 //! modules up (file, dependencies, blacklist), and runs `systemctl show` and
 //! `journalctl` (see [`crate::kubelite`]) only on the system root when systemd
-//! is running. Exit status: 0 ready, 1 not ready, 64 usage.
+//! is running. Exit status: 0 ready, 1 not ready, 64 usage, 74 output error.
 //!
 //! # JSON schema (`check --json`), version 1
 //!
@@ -49,6 +49,9 @@
 //!     "drop_ins": ["…/50-kmod-ready.conf"], // in effect, in the order applied
 //!     "exec_start_pre": ["/usr/sbin/kmod-ready nf_conntrack"],  // effective, in order
 //!     "runs_kmod_ready": true, "kmod_ready_modules": ["nf_conntrack"],
+//!     "rejected": [{"command": "…", "reason": "…", "ignored": false}],
+//!                                           // only when a kmod-ready ExecStartPre= would exit 64
+//!                                           // (its arguments, as kmod-ready parses them)
 //!     "reset_by": null,                     // drop-in whose empty ExecStartPre= removed ours
 //!     "active_state": "active", "n_restarts": 0,   // null when not read (see skipped)
 //!     "last_proxy_error": null,             // last "Error running ProxyServer" journal line
@@ -71,7 +74,8 @@
 //! `modprobe.blacklist=`), `denied-by-cmdline` (not loaded, named by
 //! `module_blacklist=`, which the kernel enforces), `not-found` (not in the
 //! module tree of the running kernel), `unknown` (not loaded, and libkmod is
-//! missing so the module tree cannot be read).
+//! missing, or a modprobe.d file would block it, so the module tree cannot
+//! be read).
 //!
 //! The work is done in three steps, each its own file: [`collect`] reads
 //! the facts, [`diagnose`] turns them into a verdict (one
@@ -82,7 +86,8 @@ mod diagnose;
 mod render;
 mod report;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
+use std::os::fd::AsFd;
 
 use crate::cli::CheckArgs;
 use crate::status::Status;
@@ -98,15 +103,38 @@ pub fn run(args: &CheckArgs, root: Root) -> Status {
     } else {
         render::human(&report, use_colour())
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush());
+    if let Err(err) = write_stdout(&text) {
+        return output_failed("the report", &err);
+    }
     if report.verdict.ready {
         Status::Ready
     } else {
         Status::NotReady
     }
+}
+
+/// Writes all of `text` to stdout. Not through `std::io::stdout()`, which
+/// reports a closed stdout (EBADF) as success.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    let stdout = std::io::stdout();
+    let mut rest = text.as_bytes();
+    while !rest.is_empty() {
+        match nix::unistd::write(stdout.as_fd(), rest) {
+            Ok(written) => rest = &rest[written..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(errno) => return Err(errno.into()),
+        }
+    }
+    Ok(())
+}
+
+/// A write to stdout failed: say so on stderr, exit 74.
+pub fn output_failed(what: &str, err: &std::io::Error) -> Status {
+    crate::logging::print_line(&format!(
+        "{}: cannot write {what} to standard output: {err}",
+        crate::logging::IDENTIFIER
+    ));
+    Status::OutputFailed
 }
 
 /// Colour only on a terminal, never with `NO_COLOR` set (to anything but "").

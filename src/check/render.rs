@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::kubelite::{Kubelite, DROP_IN, PROXY_ERROR};
 use crate::libkmod::LIBRARY;
+use crate::logging::escape_controls;
 use crate::system::normalize_module_name;
 
 use super::report::*;
@@ -47,8 +48,12 @@ impl Out {
         self.field_at(14, label, tone, value);
     }
 
+    /// Labels and values may hold bytes from outside (file names, unit
+    /// lines): their control characters are escaped, never printed raw.
     fn field_at(&mut self, column: usize, label: &str, tone: Tone, value: &str) {
-        let lines = wrap(value, WIDTH - column.max(label.len() + 1));
+        let (label, value) = (escape_controls(label), escape_controls(value));
+        let label = label.as_str();
+        let lines = wrap(&value, WIDTH - column.max(label.len() + 1));
         for (index, line) in lines.iter().enumerate() {
             let head = if index == 0 { label } else { "" };
             let pad = column.saturating_sub(head.chars().count()).max(1);
@@ -144,9 +149,14 @@ fn render_system(out: &mut Out, report: &Report) {
         ),
         None => out.field("container", Tone::Plain, "none"),
     }
-    match &report.libkmod.error {
-        None => out.field("libkmod", Tone::Plain, &format!("{LIBRARY} available")),
-        Some(error) => out.field("libkmod", Tone::Bad, error),
+    match (&report.libkmod.error, &report.blocking_config) {
+        (None, None) => out.field("libkmod", Tone::Plain, &format!("{LIBRARY} available")),
+        (None, Some(file)) => out.field(
+            "libkmod",
+            Tone::Bad,
+            &format!("{LIBRARY} available, not used: {file} would block it"),
+        ),
+        (Some(error), _) => out.field("libkmod", Tone::Bad, error),
     }
     if let Some(mode) = &kernel.lockdown {
         out.field(
@@ -215,11 +225,11 @@ fn render_module(out: &mut Out, module: &ModuleReport) {
     out.field(&module.name, tone, &state);
     for path in &module.paths {
         let value = match &path.value {
-            Some(value) if path.exists => format!("{} = {value}", path.path.display()),
+            Some(value) if path.present => format!("{} = {value}", path.path.display()),
             Some(value) => format!("{} ({value})", path.path.display()),
             None => path.path.display().to_string(),
         };
-        if path.exists {
+        if path.present {
             out.field("  present", Tone::Plain, &value);
         } else {
             out.field("  missing", Tone::Bad, &value);

@@ -20,6 +20,9 @@ pub struct Report {
     pub modules: Vec<ModuleReport>,
     pub kubelite: Kubelite,
     pub skipped: Vec<String>,
+    /// A modprobe.d file libkmod would block on, when there is one.
+    #[serde(skip)]
+    pub blocking_config: Option<String>,
     pub verdict: Verdict,
 }
 
@@ -67,7 +70,7 @@ impl State {
             State::Blacklisted => "blacklisted, not loaded",
             State::DeniedByCmdline => "denied by module_blacklist=, not loaded",
             State::NotFound => "not found",
-            State::Unknown => "not loaded (module tree not read: no libkmod)",
+            State::Unknown => "not loaded (module tree not read: see libkmod)",
         }
     }
 
@@ -79,7 +82,13 @@ impl State {
 #[derive(Debug, Serialize)]
 pub struct PathState {
     pub path: PathBuf,
+    /// Whether the path exists (a module directory may exist while its
+    /// module is still `coming`: see `value`).
     pub exists: bool,
+    /// Whether it counts as ready: it exists and, for a module directory,
+    /// its module is live.
+    #[serde(skip)]
+    pub present: bool,
     pub value: Option<String>,
 }
 

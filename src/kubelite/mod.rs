@@ -10,17 +10,17 @@
 //! answer: under a test root (`KMOD_READY_ROOT`), when systemd is not
 //! running, and to name the drop-in whose empty `ExecStartPre=` removed ours.
 
+mod exec;
 mod systemd;
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::cli;
 use crate::modprobe_d::config_files;
 use crate::system::Root;
 
+pub use exec::{parse_exec, ExecCommand, KmodReady};
 use systemd::{last_proxy_error, parse_show, run_bounded, Show};
 
 pub(crate) const UNIT: &str = "snap.microk8s.daemon-kubelite.service";
@@ -59,6 +59,12 @@ pub(crate) struct Kubelite {
     pub runs_kmod_ready: bool,
     /// The modules that kmod-ready command is given.
     pub kmod_ready_modules: Vec<String>,
+    /// kmod-ready commands that would exit 64 (present only when one does).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<Rejected>,
+    /// Some unit file or drop-in could not be read: what it holds is unknown.
+    #[serde(skip)]
+    pub unit_files_unread: bool,
     /// The drop-in whose empty `ExecStartPre=` removed ours, if one did.
     pub reset_by: Option<PathBuf>,
     pub active_state: Option<String>,
@@ -67,6 +73,16 @@ pub(crate) struct Kubelite {
     pub last_proxy_error: Option<String>,
     /// Facts not read, and why: "state and journal: systemd is not running; …".
     pub skipped: Vec<String>,
+}
+
+/// A kmod-ready `ExecStartPre=` its own argument parser refuses.
+#[derive(Debug, Serialize)]
+pub(crate) struct Rejected {
+    pub command: String,
+    /// kmod-ready's one-line reason, naming the argument.
+    pub reason: String,
+    /// `-` prefix: systemd ignores the failure and starts kubelite anyway.
+    pub ignored: bool,
 }
 
 impl Kubelite {
@@ -129,7 +145,7 @@ impl Kubelite {
             self.reset_by = self.drop_ins[ours..]
                 .iter()
                 .rfind(|path| {
-                    let text = std::fs::read_to_string(root.path(path)).unwrap_or_default();
+                    let text = read_unit_file(root, path).unwrap_or_default();
                     exec_start_pre_assignments(&text)
                         .iter()
                         .any(Option::is_none)
@@ -152,7 +168,10 @@ impl Kubelite {
         let mut ours_seen = false;
         for file in self.unit_file.iter().chain(&self.drop_ins) {
             ours_seen |= file == Path::new(DROP_IN);
-            let text = std::fs::read_to_string(root.path(file)).unwrap_or_default();
+            let Some(text) = read_unit_file(root, file) else {
+                self.unit_files_unread = true;
+                continue;
+            };
             for assignment in exec_start_pre_assignments(&text) {
                 match assignment {
                     Some(command) => commands.push(command),
@@ -177,43 +196,35 @@ impl Kubelite {
         if self.runs_kmod_ready {
             self.reset_by = None;
         }
-        self.kmod_ready_modules = self
-            .exec_start_pre
-            .iter()
-            .filter_map(|c| kmod_ready_modules(c))
-            .flatten()
-            .collect();
+        for command in &self.exec_start_pre {
+            let Ok(exec) = parse_exec(command) else {
+                continue;
+            };
+            match exec.kmod_ready() {
+                Some(KmodReady::Loads(modules)) => self.kmod_ready_modules.extend(modules),
+                Some(KmodReady::Rejected(reason)) => self.rejected.push(Rejected {
+                    command: command.clone(),
+                    reason,
+                    ignored: exec.ignore_failure,
+                }),
+                None => {}
+            }
+        }
         self
     }
 }
 
-/// The words of a command line of a unit file, without the special
-/// prefixes (`-`, `@`, `:`, `+`, `!`) of the executable.
-fn command_words(command: &str) -> Vec<&str> {
-    command
-        .trim_start_matches(['-', '@', ':', '+', '!'])
-        .split_whitespace()
-        .collect()
+/// A unit file or drop-in; `None` when it cannot be read (input.rs lists
+/// it under `skipped`, with the reason).
+fn read_unit_file(root: &Root, path: &Path) -> Option<String> {
+    let bytes = root.read_bytes(path, crate::input::CONFIG)?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// Whether an `ExecStartPre=` value runs kmod-ready (a value systemd
+/// cannot split runs nothing).
 fn is_kmod_ready(command: &str) -> bool {
-    command_words(command)
-        .first()
-        .is_some_and(|exe| Path::new(exe).file_name() == Some("kmod-ready".as_ref()))
-}
-
-/// The modules a kmod-ready command line names (its operands), if it is
-/// one, read by kmod-ready's own command-line parser; none when that parser
-/// rejects the line (kmod-ready would exit 64 there).
-pub fn kmod_ready_modules(command: &str) -> Option<Vec<String>> {
-    if !is_kmod_ready(command) {
-        return None;
-    }
-    let words = command_words(command).into_iter().map(OsString::from);
-    Some(match cli::parse(words) {
-        Ok(cli) if cli.command.is_none() => cli.load.modules,
-        _ => Vec::new(),
-    })
+    parse_exec(command).is_ok_and(|exec| exec.is_kmod_ready())
 }
 
 /// The `ExecStartPre=` assignments of the `[Service]` section of a unit file
@@ -268,27 +279,6 @@ mod tests {
                 None,
                 Some("-/usr/sbin/kmod-ready  --timeout 30s nf_conntrack".to_string())
             ]
-        );
-    }
-
-    #[test]
-    fn modules_of_a_kmod_ready_command() {
-        assert_eq!(
-            kmod_ready_modules("-/usr/sbin/kmod-ready --timeout 30s nf_conntrack br_netfilter"),
-            Some(vec!["nf_conntrack".to_string(), "br_netfilter".to_string()])
-        );
-        assert_eq!(
-            kmod_ready_modules("kmod-ready -v --log=journal --wait-for /sys/x -- a"),
-            Some(vec!["a".to_string()])
-        );
-        assert_eq!(kmod_ready_modules("/bin/true nf_conntrack"), None);
-        assert_eq!(
-            kmod_ready_modules("kmod-ready --timeout=30s --wait-for=/sys/x -q b"),
-            Some(vec!["b".to_string()])
-        );
-        assert_eq!(
-            kmod_ready_modules("kmod-ready --timeout soon a"),
-            Some(vec![])
         );
     }
 }

@@ -16,6 +16,7 @@ mod messages;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
 use std::path::Path;
+use std::sync::Mutex;
 
 use libloading::Library;
 
@@ -271,12 +272,26 @@ thread_local! {
     static GET_NAME: RefCell<Option<unsafe extern "C" fn(Ptr) -> *const c_char>> = const { RefCell::new(None) };
 }
 
-extern "C" fn record_probed(module: Ptr, _install: bool, _options: *const c_char) {
+/// What the probe under way is doing, for a thread that stopped waiting
+/// for it: the module, and whether its `install` command runs (else the
+/// kernel inserts it). libkmod calls print_action just before each.
+static ACTION: Mutex<Option<(String, bool)>> = Mutex::new(None);
+
+/// The module the running probe is inserting (or running the `install`
+/// command of, when the flag is set); `None` outside a probe.
+pub fn current_action() -> Option<(String, bool)> {
+    ACTION.lock().map(|a| a.clone()).unwrap_or(None)
+}
+
+extern "C" fn record_probed(module: Ptr, install: bool, _options: *const c_char) {
     let get_name = GET_NAME.with(|f| *f.borrow());
     if let Some(get_name) = get_name {
         // SAFETY: libkmod passes a live module for the duration of the call.
-        let name = unsafe { cstr_to_string(get_name(module)) };
-        PROBED.with(|p| p.borrow_mut().push(name.unwrap_or_default()));
+        let name = unsafe { cstr_to_string(get_name(module)) }.unwrap_or_default();
+        if let Ok(mut action) = ACTION.lock() {
+            *action = Some((name.clone(), install));
+        }
+        PROBED.with(|p| p.borrow_mut().push(name));
     }
 }
 
@@ -345,6 +360,10 @@ impl Module<'_, '_> {
                 Some(record_probed),
             )
         };
+        // The last action has ended with the probe.
+        if let Ok(mut action) = ACTION.lock() {
+            *action = None;
+        }
         let attempted = PROBED.with(|p| std::mem::take(&mut *p.borrow_mut()));
         Probe { rc, attempted }
     }

@@ -14,6 +14,8 @@ pub enum Status {
     Usage,
     /// EX_UNAVAILABLE: module not found, or could not be loaded.
     Unavailable,
+    /// EX_IOERR: the report, help or version could not be written.
+    OutputFailed,
     /// EX_TEMPFAIL: loaded, but not ready before the timeout (or interrupted).
     TimedOut,
     /// EX_NOPERM: the kernel or the environment does not permit loading.
@@ -29,6 +31,7 @@ impl Status {
             Status::NotReady => 1,
             Status::Usage => 64,
             Status::Unavailable => 69,
+            Status::OutputFailed => 74,
             Status::TimedOut => 75,
             Status::NotPermitted => 77,
             Status::BadConfig => 78,
@@ -44,14 +47,18 @@ Exit status:
    0  every module is ready
   64  usage error (bad option, module name, duration or path)
   69  module not found, or could not be loaded (also: libkmod.so.2 missing)
+  74  output error: the report, help or version could not be written
   75  not ready before --timeout ran out, or interrupted by SIGTERM/SIGINT
   77  not permitted (no CAP_SYS_MODULE, container, lockdown or signature,
       module_blacklist= on the kernel command line)
-  78  bad configuration (alias blacklisted in modprobe.d, bad module options)
-kmod-ready check exits 0 when ready, 1 when not, 64 on a usage error.";
+  78  bad configuration (alias blacklisted in modprobe.d, bad module options,
+      a FIFO or device among the modprobe.d files)
+kmod-ready check exits 0 when ready, 1 when not, 64 on a usage error, 74 on an
+output error.";
 
 /// `kmod-ready check --help`'s line: `check` exits only with these.
-pub const CHECK_EXIT_STATUS_HELP: &str = "Exit status: 0 ready, 1 not ready, 64 usage error.";
+pub const CHECK_EXIT_STATUS_HELP: &str =
+    "Exit status: 0 ready, 1 not ready, 64 usage error, 74 output error.";
 
 #[cfg(test)]
 mod tests;

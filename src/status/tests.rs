@@ -18,13 +18,15 @@ fn every() -> Vec<Status> {
         NotReady,
         Usage,
         Unavailable,
+        OutputFailed,
         TimedOut,
         NotPermitted,
         BadConfig,
     ];
     for status in &all {
         match status {
-            Ready | NotReady | Usage | Unavailable | TimedOut | NotPermitted | BadConfig => {}
+            Ready | NotReady | Usage | Unavailable | OutputFailed | TimedOut | NotPermitted
+            | BadConfig => {}
         }
     }
     all
@@ -40,7 +42,12 @@ fn load_codes() -> BTreeSet<u8> {
 }
 
 fn check_codes() -> BTreeSet<u8> {
-    codes([Status::Ready, Status::NotReady, Status::Usage])
+    codes([
+        Status::Ready,
+        Status::NotReady,
+        Status::Usage,
+        Status::OutputFailed,
+    ])
 }
 
 fn numbers(text: &str) -> BTreeSet<u8> {
@@ -63,7 +70,7 @@ fn man_codes(page: &str) -> BTreeSet<u8> {
 
 #[test]
 fn help_lists_each_status_once() {
-    let (table, check_line) = EXIT_STATUS_HELP.rsplit_once('\n').unwrap();
+    let (table, check_line) = EXIT_STATUS_HELP.split_once("\nkmod-ready check ").unwrap();
     let rows: Vec<u8> = table
         .lines()
         .filter_map(|l| l.trim_start().split("  ").next()?.parse().ok())

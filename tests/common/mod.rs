@@ -41,6 +41,18 @@ impl FixtureRoot {
         if source.exists() {
             copy_tree(&source, &root.path, &root.path);
         }
+        // A kernel with module support has /proc/modules; a case marked
+        // `no-module-support` stands for one without.
+        let modules = root.path.join("proc/modules");
+        if !Path::new(cases)
+            .join(case)
+            .join("no-module-support")
+            .exists()
+            && !modules.exists()
+        {
+            fs::create_dir_all(modules.parent().unwrap()).unwrap();
+            fs::write(modules, "").unwrap();
+        }
         root.depmod();
         root
     }

@@ -1,0 +1,129 @@
+//! Bounded, type-checked reads of files from outside: regular files only,
+//! opened without blocking (a FIFO, a device or a symlink to one is
+//! reported, never read), and never more than a cap that fits what the
+//! file holds. A file that exists but cannot be read is remembered, with
+//! the reason, so that `check` lists it under `skipped` instead of reading
+//! it as empty.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Caps, by what the file holds.
+pub(crate) const SMALL: u64 = 4096;
+pub(crate) const CMDLINE: u64 = 64 * 1024;
+pub(crate) const CONFIG: u64 = 1024 * 1024;
+pub(crate) const ENVIRON: u64 = 2 * 1024 * 1024;
+pub(crate) const INDEX: u64 = 16 * 1024 * 1024;
+
+/// Files that exist but were not read, with the reason, in order.
+static SKIPPED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The whole of the regular file `full` (shown as `shown`), at most `cap`
+/// bytes; `None` when it is missing, or (remembered) when it is not a
+/// regular file, is larger than `cap`, or cannot be read.
+pub(crate) fn read(full: &Path, shown: &Path, cap: u64) -> Option<Vec<u8>> {
+    match read_capped(full, cap) {
+        Ok(bytes) => Some(bytes),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+        Err(err) => {
+            note_skipped(format!("{}: {err}", shown.display()));
+            None
+        }
+    }
+}
+
+/// Remembers a fact not read (or not listed), once.
+pub(crate) fn note_skipped(reason: String) {
+    if let Ok(mut skipped) = SKIPPED.lock() {
+        if !skipped.contains(&reason) {
+            skipped.push(reason);
+        }
+    }
+}
+
+/// The files skipped so far, each with its reason.
+pub(crate) fn skipped() -> Vec<String> {
+    SKIPPED.lock().map(|s| s.clone()).unwrap_or_default()
+}
+
+fn read_capped(full: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    let file = open_nonblocking(full)?;
+    if let Some(what) = not_regular(&file)? {
+        return Err(io::Error::other(format!(
+            "{what}, not a regular file; not read"
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(io::Error::other(format!(
+            "larger than {} KiB; not read",
+            cap / 1024
+        )));
+    }
+    Ok(bytes)
+}
+
+fn open_nonblocking(full: &Path) -> io::Result<File> {
+    File::options()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+        .open(full)
+}
+
+/// What `file` is when it is not a regular file ("a FIFO", "a device"…).
+fn not_regular(file: &File) -> io::Result<Option<&'static str>> {
+    let kind = file.metadata()?.file_type();
+    Ok(if kind.is_file() {
+        None
+    } else if kind.is_fifo() {
+        Some("a FIFO")
+    } else if kind.is_char_device() || kind.is_block_device() {
+        Some("a device")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else {
+        Some("a directory")
+    })
+}
+
+/// Whether a reader that does not check (libkmod reading modprobe.d) would
+/// block on `full` or read it without end: a FIFO, a socket or a device
+/// other than /dev/null (the usual way to mask a file). Says what it is.
+pub(crate) fn would_block(full: &Path) -> Option<&'static str> {
+    let file = open_nonblocking(full).ok()?;
+    let what = not_regular(&file).ok()??;
+    let is_null = std::fs::canonicalize(full).is_ok_and(|p| p == Path::new("/dev/null"));
+    (what != "a directory" && !is_null).then_some(what)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_and_large_files_are_skipped_with_a_reason() {
+        let zero = Path::new("/dev/zero");
+        assert_eq!(read(zero, zero, SMALL), None);
+        let dir = std::env::temp_dir().join(format!("kmod-ready-input-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let big = dir.join("big.conf");
+        std::fs::write(&big, vec![b'x'; 5000]).unwrap();
+        assert_eq!(read(&big, &big, SMALL), None);
+        assert_eq!(read(&big, &big, CONFIG).map(|b| b.len()), Some(5000));
+        assert_eq!(read(&dir.join("missing"), zero, SMALL), None);
+        let skipped = skipped();
+        assert!(
+            skipped.iter().any(|s| s.starts_with("/dev/zero: a device")),
+            "{skipped:?}"
+        );
+        assert!(skipped
+            .iter()
+            .any(|s| s.ends_with("larger than 4 KiB; not read")));
+        assert!(!skipped.iter().any(|s| s.contains("missing")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,256 @@
+//! Hostile input and faults (issue 13): what must end on time with the
+//! right status whatever the system does: slow `install` commands, FIFOs
+//! where files should be, a stderr nobody reads.
+
+mod common;
+
+use std::ffi::CString;
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::{stderr, FixtureRoot};
+
+/// How late past its timeout a run may end (the issue's bound).
+const SLACK: Duration = Duration::from_millis(100);
+
+/// Runs `command` (stderr as set, else inherited), killing it if it is
+/// still running after `limit` (a test must fail, not hang, when the
+/// program blocks). Returns its output and how long it ran.
+pub fn run_within(command: &mut Command, limit: Duration) -> (Output, Duration) {
+    let started = Instant::now();
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let took = started.elapsed();
+    (child.wait_with_output().unwrap(), took)
+}
+
+/// kmod-ready with `args` in `root`, its stderr captured.
+fn timed(root: &FixtureRoot, args: &[&str]) -> Command {
+    let mut command = root.command();
+    command.args(args).stderr(Stdio::piped());
+    command
+}
+
+fn mkfifo(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let c_path = CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+}
+
+/// Runs `command` (made afresh by `make` for each try) and asserts exit 75,
+/// that stderr says `expected`, and that it ended between `timeout` and
+/// `timeout + SLACK`. This machine is shared, so a run that a busy CPU made
+/// late is tried again, up to five times; a run that blocks or waits for
+/// its install command is late every time.
+fn assert_timed_out(mut make: impl FnMut() -> Command, timeout: Duration, expected: &str) {
+    // One at a time: these tests measure time.
+    static SERIAL: Mutex<()> = Mutex::new(());
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let (out, took) = run_within(&mut make(), timeout + Duration::from_secs(10));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(75), "took {took:?}: {err}");
+        assert!(took >= timeout, "gave up early ({took:?}): {err}");
+        assert!(err.contains(expected), "{err}");
+        if took <= timeout + SLACK {
+            return;
+        }
+        times.push(took);
+    }
+    panic!("gave up late every time: {times:?}");
+}
+
+#[test]
+fn timeout_bounds_a_slow_install_command() {
+    let root = FixtureRoot::new("install-outlasts-timeout");
+    let expected = "not ready after 1 s: the modprobe.d install command of krtest_inst \
+                    was still running";
+    let command = || timed(&root, &["--timeout", "1s", "krtest_inst"]);
+    assert_timed_out(command, Duration::from_secs(1), expected);
+}
+
+#[test]
+fn fifo_in_modprobe_d_does_not_hang_loading() {
+    let root = FixtureRoot::new("install-command-fails");
+    mkfifo(&root.path.join("etc/modprobe.d/wedge.conf"));
+    let (out, took) = run_within(
+        &mut timed(&root, &["--timeout", "5s", "krtest_inst"]),
+        Duration::from_secs(10),
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?}: {err}");
+    let expected = "krtest_inst: /etc/modprobe.d/wedge.conf (a FIFO) in modprobe.d is not a \
+                    regular file, which libkmod would block on: remove it";
+    assert!(err.contains(expected), "{err}");
+}
+
+#[test]
+fn fifo_as_initstate_does_not_hang_the_wait() {
+    let root = FixtureRoot::new("coming-times-out");
+    mkfifo(&root.path.join("sys/module/krtest_coming/initstate"));
+    let expected = "still missing after 500 ms: /sys/module/krtest_coming";
+    let command = || timed(&root, &["--timeout", "500ms", "krtest_coming"]);
+    assert_timed_out(command, Duration::from_millis(500), expected);
+}
+
+/// A stream socket whose reader never reads and whose buffer is full, as
+/// journald's stdout stream when journald is wedged; blocking, as systemd
+/// hands it over.
+fn wedged_socket() -> (UnixStream, UnixStream) {
+    let (reader, writer) = UnixStream::pair().unwrap();
+    writer.set_nonblocking(true).unwrap();
+    // Large writes, then single bytes, until not even one byte fits.
+    for size in [4096, 1] {
+        let block = vec![b'x'; size];
+        loop {
+            match (&writer).write(&block) {
+                Ok(_) => continue,
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(err) => panic!("filling the socket: {err}"),
+            }
+        }
+    }
+    writer.set_nonblocking(false).unwrap();
+    (reader, writer)
+}
+
+#[test]
+fn wedged_stderr_socket_does_not_hang_the_run() {
+    let root = FixtureRoot::new("coming-times-out");
+    let mut readers = Vec::new();
+    let command = || {
+        let (reader, writer) = wedged_socket();
+        readers.push(reader);
+        let mut command = root.command();
+        command
+            .args(["-vv", "krtest_coming", "--timeout", "500ms"])
+            .stderr(Stdio::from(OwnedFd::from(writer)));
+        command
+    };
+    // Every line is dropped, so stderr says nothing.
+    assert_timed_out(command, Duration::from_millis(500), "");
+}
+
+#[test]
+fn wait_for_cannot_forge_a_log_line() {
+    let root = FixtureRoot::new("already-ready");
+    for (path, reason) in [
+        (
+            "/sys/x\nkmod-ready: forged",
+            "the path cannot contain '\\n'",
+        ),
+        ("/sys/./module/x", "the path must not contain '.' or '..'"),
+    ] {
+        let out = root.run(&["--wait-for", path, "nf_conntrack"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(64), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(reason), "{err}");
+    }
+}
+
+#[test]
+fn many_verbose_flags_do_not_wrap_to_quiet() {
+    let root = FixtureRoot::new("already-ready");
+    let mut args = vec!["-v"; 128];
+    args.push("nf_conntrack");
+    let out = root.run(&args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("nf_conntrack ready in"), "{err}");
+}
+
+/// Makes `syscall` fail with ENOMEM for the child (a seccomp filter), as
+/// it may on a starved system.
+fn fail_syscall(command: &mut Command, syscall: i64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe prctl calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let stmt = |code: u16, k: u32, jt: u8, jf: u8| libc::sock_filter { code, jt, jf, k };
+            let mut filter = [
+                stmt(0x20, 0, 0, 0), // load seccomp_data.nr
+                stmt(0x15, syscall as u32, 0, 1),
+                stmt(0x06, 0x0005_0000 | libc::ENOMEM as u32, 0, 0), // errno
+                stmt(0x06, 0x7fff_0000, 0, 0),                       // allow
+            ];
+            let program = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_mut_ptr(),
+            };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &program) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn sigterm_ends_the_wait_even_without_a_signalfd() {
+    let root = FixtureRoot::new("coming-times-out");
+    let mut command = timed(&root, &["--timeout", "30s", "krtest_coming"]);
+    fail_syscall(&mut command, libc::SYS_signalfd4);
+    let child = command.stdout(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    // SAFETY: kill on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let out = rx.recv_timeout(Duration::from_secs(5));
+    let took = sent.elapsed();
+    let out = out
+        .expect("SIGTERM was ignored until the deadline")
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{}", stderr(&out));
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}
+
+#[test]
+fn dropped_lines_are_counted_in_the_last_line() {
+    let root = FixtureRoot::new("coming-times-out");
+    let (mut reader, writer) = wedged_socket();
+    let mut command = root.command();
+    command
+        .args(["krtest_coming", "--timeout", "2s"])
+        .stderr(Stdio::from(OwnedFd::from(writer)));
+    let child = command.spawn().unwrap();
+    drop(command);
+    // The first line ("already in the kernel, waiting…") meets a full
+    // socket; then journald comes back: the filler is read away.
+    std::thread::sleep(Duration::from_secs(1));
+    reader.set_nonblocking(true).unwrap();
+    let mut buffer = vec![0; 1 << 20];
+    while reader.read(&mut buffer).is_ok_and(|n| n > 0) {}
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(75));
+    reader.set_nonblocking(false).unwrap();
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    assert!(
+        rest.starts_with("kmod-ready: error: krtest_coming: still missing after 2 s"),
+        "{rest:?}"
+    );
+    assert!(
+        rest.ends_with(" (1 log lines dropped: stderr was full)\n"),
+        "{rest:?}"
+    );
+}

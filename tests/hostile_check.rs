@@ -1,0 +1,256 @@
+//! `kmod-ready check` on hostile inputs (issue 13): files that are FIFOs,
+//! devices or unreadable are listed under `skipped` with the reason, never
+//! read (or hung on), never read as empty; bytes from outside never reach
+//! the terminal raw.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::FixtureRoot;
+
+const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/check-fixtures");
+
+/// Runs `command`, killed after 10 s so that a hang fails the test.
+fn run_bounded(mut command: Command) -> Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
+}
+
+fn check_command(root: &FixtureRoot, args: &[&str]) -> Command {
+    let mut command = common::kmod_ready();
+    command
+        .env("KMOD_READY_ROOT", &root.path)
+        .arg("check")
+        .args(args);
+    command
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|err| {
+        panic!(
+            "{err}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            common::stderr(out)
+        )
+    })
+}
+
+fn skipped(report: &serde_json::Value) -> Vec<String> {
+    let list = report["skipped"].as_array().unwrap();
+    list.iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn fifo_and_device_configs_are_skipped_not_read() {
+    let root = FixtureRoot::from_cases(CASES, "blacklisted");
+    let modprobe_d = root.path.join("etc/modprobe.d");
+    let fifo = std::ffi::CString::new(modprobe_d.join("wedge.conf").to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    std::os::unix::fs::symlink("/dev/zero", modprobe_d.join("zero.conf")).unwrap();
+    let out = run_bounded(check_command(&root, &["--json"]));
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    let report = json(&out);
+    let skipped = skipped(&report);
+    for expected in [
+        "/etc/modprobe.d/wedge.conf: a FIFO, not a regular file; not read",
+        "/etc/modprobe.d/zero.conf: a device, not a regular file; not read",
+    ] {
+        assert!(skipped.iter().any(|s| s == expected), "{skipped:?}");
+    }
+    let cause = report["verdict"]["cause"].as_str().unwrap();
+    assert!(
+        cause.starts_with("/etc/modprobe.d/wedge.conf (a FIFO) in modprobe.d is not a regular"),
+        "{cause}"
+    );
+}
+
+/// Runs `check --json` as the user nobody, as an admin without root would.
+fn check_as_nobody(root: &FixtureRoot) -> Output {
+    let mut command = Command::new("setpriv");
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .args(common::kmod_ready_argv())
+        .args(["check", "--json"])
+        .env("KMOD_READY_ROOT", &root.path);
+    run_bounded(command)
+}
+
+fn make_unreadable(root: &FixtureRoot, path: &str) {
+    let full = root.path.join(path.trim_start_matches('/'));
+    std::fs::set_permissions(full, std::fs::Permissions::from_mode(0o000)).unwrap();
+}
+
+#[test]
+fn unreadable_inputs_are_listed_not_read_as_empty() {
+    let root = FixtureRoot::from_cases(CASES, "ready");
+    let drop_in =
+        "/usr/lib/systemd/system/snap.microk8s.daemon-kubelite.service.d/50-kmod-ready.conf";
+    make_unreadable(&root, drop_in);
+    root.create("/proc/cmdline");
+    make_unreadable(&root, "/proc/cmdline");
+    root.create("/etc/modprobe.d/local.conf");
+    make_unreadable(&root, "/etc/modprobe.d/local.conf");
+    let out = check_as_nobody(&root);
+    let report = json(&out);
+    let skipped = skipped(&report);
+    for path in [drop_in, "/proc/cmdline", "/etc/modprobe.d/local.conf"] {
+        let expected = format!("{path}: Permission denied (os error 13)");
+        assert!(skipped.contains(&expected), "{skipped:?}");
+    }
+    let warnings = report["verdict"]["warnings"].to_string();
+    assert!(!warnings.contains("reinstall"), "{warnings}");
+    assert_eq!(out.status.code(), Some(0), "{report}");
+}
+
+#[test]
+fn terminal_escapes_from_files_are_not_printed_raw() {
+    let root = FixtureRoot::from_cases(CASES, "ready-override");
+    let override_conf = Path::new("etc/systemd/system/snap.microk8s.daemon-kubelite.service.d");
+    std::fs::write(
+        root.path.join(override_conf).join("override.conf"),
+        "[Service]\nExecStartPre=/bin/true \x1b[2J\x1b]0;owned\x07\n",
+    )
+    .unwrap();
+    let out = run_bounded(check_command(&root, &[]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+    assert!(
+        text.contains("/bin/true \\x1b[2J\\x1b]0;owned\\x07"),
+        "{text}"
+    );
+}
+
+#[test]
+fn long_lists_are_capped_with_a_count_of_the_rest() {
+    let root = FixtureRoot::from_cases(CASES, "blacklisted");
+    let lines = "blacklist nf_conntrack\n".repeat(25);
+    std::fs::write(root.path.join("etc/modprobe.d/many.conf"), lines).unwrap();
+    let out = run_bounded(check_command(&root, &["--json"]));
+    let report = json(&out);
+    let listed = report["modules"][0]["blacklisted_at"].as_array().unwrap();
+    assert_eq!(listed.len(), 20);
+    let skipped = skipped(&report);
+    let more = skipped
+        .iter()
+        .find(|s| s.contains("more blacklist lines not listed"));
+    // 25 lines here and the fixture's own 2, less the 20 listed.
+    assert!(
+        more.is_some_and(|s| s == "nf_conntrack: 7 more blacklist lines not listed"),
+        "{skipped:?}"
+    );
+}
+
+#[test]
+fn output_errors_exit_74_with_a_message() {
+    let root = FixtureRoot::from_cases(CASES, "ready");
+    let full = std::fs::File::create("/dev/full").unwrap();
+    let mut command = check_command(&root, &[]);
+    let out = command
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(74), "{err}");
+    assert_eq!(
+        err,
+        "kmod-ready: cannot write the report to standard output: No space left on device \
+         (os error 28)\n"
+    );
+    let out = common::kmod_ready()
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "--help to /dev/null is fine");
+    let mut closed = common::kmod_ready();
+    closed.arg("--help").stderr(Stdio::piped());
+    // SAFETY: close(2) between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut closed, || {
+            libc::close(1);
+            Ok(())
+        });
+    }
+    let out = closed.output().unwrap();
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(74), "{err}");
+    assert!(
+        err.starts_with("kmod-ready: cannot write the help to standard output: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn json_never_contradicts_itself_for_a_coming_module() {
+    let root = FixtureRoot::from_cases(CASES, "ready");
+    let module = root.path.join("sys/module/krtest_coming");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(module.join("initstate"), "coming\n").unwrap();
+    let report = json(&run_bounded(check_command(
+        &root,
+        &["--json", "krtest_coming"],
+    )));
+    let module = &report["modules"][0];
+    assert_eq!(module["state"], "loaded-not-ready", "{module}");
+    let path = &module["paths"][0];
+    assert_eq!(path["path"], "/sys/module/krtest_coming");
+    assert_eq!(
+        (&path["exists"], &path["value"]),
+        (&true.into(), &"coming".into())
+    );
+}
+
+#[test]
+fn a_huge_initstate_is_not_read_whole() {
+    let root = FixtureRoot::from_cases(CASES, "ready");
+    let module = root.path.join("sys/module/krtest_big");
+    std::fs::create_dir_all(&module).unwrap();
+    let initstate = std::fs::File::create(module.join("initstate")).unwrap();
+    initstate.set_len(1 << 30).unwrap(); // sparse: 1 GiB read as zeros
+    let started = Instant::now();
+    let report = json(&run_bounded(check_command(
+        &root,
+        &["--json", "krtest_big"],
+    )));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        report["modules"][0]["paths"][0]["value"],
+        serde_json::Value::Null
+    );
+    let expected = "/sys/module/krtest_big/initstate: larger than 4 KiB; not read";
+    assert!(skipped(&report).iter().any(|s| s == expected), "{report}");
+}
+
+#[test]
+fn a_fifo_as_initstate_does_not_hang_check() {
+    let root = FixtureRoot::from_cases(CASES, "ready");
+    let module = root.path.join("sys/module/krtest_fifo");
+    std::fs::create_dir_all(&module).unwrap();
+    let fifo = std::ffi::CString::new(module.join("initstate").to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let out = run_bounded(check_command(&root, &["--json", "krtest_fifo"]));
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert_eq!(report["modules"][0]["state"], "loaded-not-ready");
+    let expected = "/sys/module/krtest_fifo/initstate: a FIFO, not a regular file; not read";
+    assert!(skipped(&report).iter().any(|s| s == expected), "{report}");
+}
