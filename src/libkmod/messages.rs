@@ -9,10 +9,13 @@
 //! 30). So stderr goes into a pipe for the length of `kmod_new`, and the
 //! lines libkmod wrote there are logged afterwards. What is still lost: the
 //! part of those lines beyond a pipe's capacity (64 KiB), which libkmod's
-//! non-blocking writes drop instead of waiting.
+//! non-blocking writes drop instead of waiting, and all of them when the
+//! load thread is given up on inside kmod_new (the main thread then takes
+//! stderr back with [`release_stderr`] to say why).
 
 use std::ffi::{c_char, c_int, CStr};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use log::Level;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
@@ -59,6 +62,19 @@ pub fn wanted_priority() -> c_int {
     }
 }
 
+/// The real stderr while kmod_new runs with fd 2 in a pipe; -1 otherwise.
+static SAVED_STDERR: AtomicI32 = AtomicI32::new(-1);
+
+/// Puts the real stderr back on fd 2 if a load thread, given up on while in
+/// kmod_new, still holds it in the pipe: the main thread is about to log
+/// why. The saved descriptor stays open until the process exits, at once.
+pub fn release_stderr() {
+    let saved = SAVED_STDERR.swap(-1, Ordering::SeqCst);
+    if saved >= 0 {
+        let _ = dup2(saved, 2);
+    }
+}
+
 /// Runs `f` (kmod_new) with stderr in a pipe, then logs the lines libkmod
 /// wrote there. Without a logger (`check`), a pipe or a stderr, `f` runs as
 /// it is, and libkmod writes to stderr itself.
@@ -78,9 +94,14 @@ pub fn capturing_stderr<T>(f: impl FnOnce() -> T) -> T {
         let _ = nix::unistd::close(saved);
         return f();
     }
+    SAVED_STDERR.store(saved, Ordering::SeqCst);
     let result = f();
-    let _ = dup2(saved, 2);
-    let _ = nix::unistd::close(saved);
+    // Unless the main thread took stderr back already (release_stderr).
+    let mine = SAVED_STDERR.swap(-1, Ordering::SeqCst);
+    if mine >= 0 {
+        let _ = dup2(mine, 2);
+        let _ = nix::unistd::close(mine);
+    }
     drop(writer);
     for line in String::from_utf8_lossy(&drain(&reader)).lines() {
         let (priority, text) = parse_default_line(line);

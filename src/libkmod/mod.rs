@@ -13,6 +13,8 @@
 
 mod messages;
 
+pub use messages::release_stderr;
+
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
 use std::path::Path;
