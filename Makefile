@@ -6,13 +6,15 @@
 # BINARY is required: it is the file cargo built for the architecture being
 # packaged (cargo puts cross builds under target/TRIPLE/release/), and a
 # default could install a stale one. Installs the binary, the drop-in for
-# MicroK8s's kubelite unit and the man pages (built with lowdown, not
-# compressed: packaging tools compress man pages their own way).
+# MicroK8s's kubelite unit, the journal catalog (what `journalctl -x` shows
+# below our entries) and the man pages (built with lowdown, not compressed:
+# packaging tools compress man pages their own way).
 
 prefix ?= /usr
 sbindir ?= $(prefix)/sbin
 mandir ?= $(prefix)/share/man
 systemdsystemunitdir ?= $(prefix)/lib/systemd/system
+catalogdir ?= $(prefix)/lib/systemd/catalog
 # Where the man page is rendered (target/ is cargo's, and ignored by git).
 builddir ?= target/man
 
@@ -35,5 +37,6 @@ install: man
 	@test -f "$(BINARY)" || { echo 'make install: BINARY=$(BINARY) does not exist: build it with cargo first' >&2; exit 2; }
 	install -D -m 0755 $(BINARY) $(DESTDIR)$(sbindir)/kmod-ready
 	install -D -m 0644 systemd/$(kubelite_dropin) $(DESTDIR)$(systemdsystemunitdir)/$(kubelite_dropin)
+	install -D -m 0644 systemd/kmod-ready.catalog $(DESTDIR)$(catalogdir)/kmod-ready.catalog
 	install -d -m 0755 $(DESTDIR)$(mandir)/man8
 	install -m 0644 $(addprefix $(builddir)/,$(man_pages)) $(DESTDIR)$(mandir)/man8/

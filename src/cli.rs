@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::status::EXIT_STATUS_HELP;
+use crate::status::{CHECK_EXIT_STATUS_HELP, EXIT_STATUS_HELP};
 
 pub(crate) const DEFAULT_TIMEOUT: &str = "10s";
 /// Waiting longer than this at boot is a mistake, not a setting.
@@ -67,14 +67,14 @@ not, the most likely cause and the command that fixes it: module state, readines
 file and dependencies, kernel release and module directory, container, modprobe.d blacklist \
 lines, module_blacklist= on the kernel command line, modules-load.d, and the kubelite unit and \
 its drop-in. Default modules: those the kubelite drop-in gives kmod-ready, else nf_conntrack.",
-        after_help = "Exit status: 0 ready, 1 not ready, 64 usage error, 74 output error."
+        after_help = CHECK_EXIT_STATUS_HELP
     )]
     Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
-    /// Print one JSON object (schema documented in the README) instead of text
+    /// Print one JSON object (its fields are in kmod-ready-check(8)) instead of text
     #[arg(long)]
     pub json: bool,
 

@@ -13,7 +13,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixDatagram;
 
-use log::kv::{Key, Value, VisitSource};
+use log::kv::{Error, Key, Value, VisitSource, VisitValue};
 use log::{Level, Record};
 
 pub const SOCKET: &str = "/run/systemd/journal/socket";
@@ -56,16 +56,36 @@ impl Journal {
     }
 }
 
-/// The record's key-values (`KMOD_MODULE = …`) as journal fields.
+/// The record's key-values (`KMOD_MODULE = …`) as journal fields; a
+/// `None` value (`ERRNO` without an errno) leaves its field out.
 struct Fields<'a>(&'a mut Vec<u8>);
 
 impl<'kvs> VisitSource<'kvs> for Fields<'_> {
-    fn visit_pair(&mut self, key: Key<'kvs>, value: Value<'kvs>) -> Result<(), log::kv::Error> {
+    fn visit_pair(&mut self, key: Key<'kvs>, value: Value<'kvs>) -> Result<(), Error> {
+        if is_none(&value) {
+            return Ok(());
+        }
         let mut text = String::new();
         let _ = write!(text, "{value}");
         put(self.0, key.as_str(), text.as_bytes());
         Ok(())
     }
+}
+
+fn is_none(value: &Value) -> bool {
+    struct Null(bool);
+    impl VisitValue<'_> for Null {
+        fn visit_any(&mut self, _: Value) -> Result<(), Error> {
+            Ok(())
+        }
+        fn visit_null(&mut self) -> Result<(), Error> {
+            self.0 = true;
+            Ok(())
+        }
+    }
+    let mut null = Null(false);
+    let _ = value.visit(&mut null);
+    null.0
 }
 
 /// `NAME=value\n`, or, when the value holds a newline, `NAME\n`, its length

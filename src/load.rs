@@ -74,6 +74,7 @@ pub fn load_until(
     }
     let left = deadline.saturating_duration_since(Instant::now());
     receiver.recv_timeout(left).unwrap_or_else(|_| {
+        crate::libkmod::release_stderr();
         let step = match current_action() {
             None => LoadStep::Reading,
             Some((module, true)) => LoadStep::Install { module },

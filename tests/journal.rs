@@ -34,6 +34,17 @@ const FILLER: &[u8] = b"filler";
 /// socket `journal`, and returns its output and the entries it sent. A run
 /// that takes more than 10 s is killed and reported as hung.
 fn run_with_journal(case: &str, args: &[&str], journal: Journal) -> Option<(Output, Vec<Entry>)> {
+    run_refusing(case, args, journal, None)
+}
+
+/// As [`run_with_journal`], with the kernel answering `refuse` (an errno)
+/// to every module insertion.
+fn run_refusing(
+    case: &str,
+    args: &[&str],
+    journal: Journal,
+    refuse: Option<i32>,
+) -> Option<(Output, Vec<Entry>)> {
     let root = FixtureRoot::new(case);
     let socket_dir = root.path.join("journal-socket");
     std::fs::create_dir_all(&socket_dir).unwrap();
@@ -42,7 +53,8 @@ fn run_with_journal(case: &str, args: &[&str], journal: Journal) -> Option<(Outp
     socket.set_nonblocking(true).unwrap();
     if journal == Journal::Stale {
         drop(socket);
-        return run_in_namespace(&root, &socket_dir, args, true).map(|out| (out, Vec::new()));
+        return run_in_namespace(&root, &socket_dir, args, true, refuse)
+            .map(|out| (out, Vec::new()));
     }
     if journal == Journal::Full {
         let filler = UnixDatagram::unbound().unwrap();
@@ -53,7 +65,13 @@ fn run_with_journal(case: &str, args: &[&str], journal: Journal) -> Option<(Outp
             assert!(sent < 1_000_000, "the socket queue never filled");
         }
     }
-    let out = run_in_namespace(&root, &socket_dir, args, journal != Journal::Missing)?;
+    let out = run_in_namespace(
+        &root,
+        &socket_dir,
+        args,
+        journal != Journal::Missing,
+        refuse,
+    )?;
     let mut entries = Vec::new();
     let mut buf = vec![0u8; 1 << 16];
     while let Ok(n) = socket.recv(&mut buf) {
@@ -69,6 +87,7 @@ fn run_in_namespace(
     socket_dir: &std::path::Path,
     args: &[&str],
     bind_socket: bool,
+    refuse: Option<i32>,
 ) -> Option<Output> {
     let bind = if bind_socket {
         r#"mount --bind "$SOCKET_DIR" /run/systemd/journal && "#
@@ -78,7 +97,11 @@ fn run_in_namespace(
     let script = format!(
         "mount -t tmpfs none /run && mkdir -p /run/systemd/journal && {bind}exec \"$BIN\" \"$@\""
     );
-    let child = Command::new("unshare")
+    let mut command = Command::new("unshare");
+    if let Some(errno) = refuse {
+        common::refuse_module_loading(&mut command, errno);
+    }
+    let child = command
         .args([
             "-m",
             "--propagation",
@@ -160,11 +183,25 @@ fn parse_native(mut data: &[u8]) -> Entry {
     entry
 }
 
+/// The entry with `message_id`; it has every field that the catalog's text
+/// for that id substitutes, so that `journalctl -x` fills them all in.
 fn find<'a>(entries: &'a [Entry], message_id: &str) -> &'a Entry {
-    entries
+    let entry = entries
         .iter()
         .find(|e| e.get("MESSAGE_ID").map(String::as_str) == Some(message_id))
-        .unwrap_or_else(|| panic!("no entry with MESSAGE_ID={message_id} in {entries:#?}"))
+        .unwrap_or_else(|| panic!("no entry with MESSAGE_ID={message_id} in {entries:#?}"));
+    let catalog = common::catalog::entries();
+    let text = catalog
+        .iter()
+        .find(|c| c.id == message_id)
+        .expect("a catalog entry");
+    for field in text.substituted_fields() {
+        assert!(
+            entry.contains_key(&field),
+            "the catalog for {message_id} substitutes @{field}@, missing from {entry:?}"
+        );
+    }
+    entry
 }
 
 #[test]
@@ -194,8 +231,9 @@ fn ready_summary_is_a_notice_with_its_fields() {
     );
 }
 
+/// A module that is not found has no errno: no `ERRNO=` field at all.
 #[test]
-fn failure_is_an_error_naming_module_release_and_errno() {
+fn failure_is_an_error_naming_module_and_release() {
     let Some((out, entries)) =
         run_with_journal("unknown-module", &["krtest_missing"], Journal::Listening)
     else {
@@ -206,11 +244,30 @@ fn failure_is_an_error_naming_module_release_and_errno() {
     assert_eq!(failed["PRIORITY"], "3");
     assert_eq!(failed["KMOD_MODULE"], "krtest_missing");
     assert_eq!(failed["KMOD_KERNEL_RELEASE"], "6.1.0-test");
-    assert_eq!(failed["KMOD_ERRNO"], "0");
+    assert_eq!(failed.get("ERRNO"), None, "{failed:?}");
+    assert_eq!(failed.get("KMOD_ERRNO"), None, "{failed:?}");
     assert!(
         failed["MESSAGE"].contains("not found in /lib/modules/6.1.0-test"),
         "{failed:?}"
     );
+}
+
+/// The kernel's answer travels as systemd's `ERRNO=`, a number.
+#[test]
+fn refused_insertion_carries_errno() {
+    let Some((out, entries)) = run_refusing(
+        "insert-refused",
+        &["krtest_fake"],
+        Journal::Listening,
+        Some(libc::ENOSYS),
+    ) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(69), "{}", stderr(&out));
+    let failed = find(&entries, "2bd8559d3e8a48dd9383593d3debc3b3");
+    assert_eq!(failed["ERRNO"], libc::ENOSYS.to_string(), "{failed:?}");
+    assert_eq!(failed.get("KMOD_ERRNO"), None, "{failed:?}");
+    assert_eq!(failed["KMOD_MODULE"], "krtest_fake");
 }
 
 #[test]
@@ -285,4 +342,31 @@ fn full_journal_never_blocks() {
     assert!(entries.is_empty(), "{entries:?}");
     let err = stderr(&out);
     assert!(err.contains("nf_conntrack ready in "), "{err}");
+}
+
+/// libkmod's own words: the modprobe.d line it ignores, which it reports
+/// while the context is made, reaches the journal as an error of ours.
+#[test]
+fn libkmod_messages_are_journal_entries() {
+    let Some((out, entries)) =
+        run_with_journal("modprobe-d-bad-line", &["krtest_real"], Journal::Listening)
+    else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        out.stderr.is_empty(),
+        "libkmod wrote to stderr: {}",
+        stderr(&out)
+    );
+    let libkmod = entries
+        .iter()
+        .find(|e| e.get("KMOD_LIBKMOD").map(String::as_str) == Some("1"))
+        .unwrap_or_else(|| panic!("no entry of libkmod in {entries:#?}"));
+    assert_eq!(libkmod["PRIORITY"], "3");
+    assert!(
+        libkmod["MESSAGE"].ends_with("line 2: ignoring bad line starting with 'optoins'"),
+        "{libkmod:?}"
+    );
+    assert_eq!(libkmod.get("MESSAGE_ID"), None);
 }

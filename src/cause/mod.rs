@@ -247,11 +247,12 @@ impl Failure {
         })
     }
 
-    fn errno(&self) -> i32 {
+    /// The errno behind the failure, if there is one (journal field `ERRNO=`).
+    fn errno(&self) -> Option<i32> {
         match (&self.insertion, &self.cause) {
-            (Some(insertion), _) => insertion.errno as i32,
-            (None, Cause::LookupFailed { errno }) => *errno as i32,
-            _ => 0,
+            (Some(insertion), _) => Some(insertion.errno as i32),
+            (None, Cause::LookupFailed { errno }) => Some(*errno as i32),
+            _ => None,
         }
     }
 
@@ -279,7 +280,7 @@ impl Failure {
             _ => log::error!(
                 MESSAGE_ID = message_id::LOAD_FAILED,
                 KMOD_MODULE = module,
-                KMOD_ERRNO = self.errno(),
+                ERRNO = self.errno(),
                 KMOD_KERNEL_RELEASE = release;
                 "{message}"
             ),

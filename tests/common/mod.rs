@@ -1,6 +1,8 @@
 //! Shared by the integration tests: fixture roots and running the binary.
 #![allow(dead_code)]
 
+pub mod catalog;
+
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -39,7 +39,9 @@ impl Status {
     }
 }
 
-/// The table printed by `--help` and repeated in README and the man page.
+/// The table printed by `--help`. kmod-ready(8) words it at more length
+/// and the README points to both; the tests below keep their numbers equal
+/// to [`Status::code`].
 pub const EXIT_STATUS_HELP: &str = "\
 Exit status:
    0  every module is ready
@@ -53,3 +55,10 @@ Exit status:
       a FIFO or device among the modprobe.d files)
 kmod-ready check exits 0 when ready, 1 when not, 64 on a usage error, 74 on an
 output error.";
+
+/// `kmod-ready check --help`'s line: `check` exits only with these.
+pub const CHECK_EXIT_STATUS_HELP: &str =
+    "Exit status: 0 ready, 1 not ready, 64 usage error, 74 output error.";
+
+#[cfg(test)]
+mod tests;

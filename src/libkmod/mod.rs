@@ -8,7 +8,12 @@
 //! probe, lookup-list or initstate calls, and `kmod-sys` links at load time.
 //!
 //! The dozen functions we use are resolved once; every reference libkmod
-//! hands out is owned by a handle that drops it.
+//! hands out is owned by a handle that drops it. libkmod's own messages go
+//! to our log (messages.rs).
+
+mod messages;
+
+pub use messages::release_stderr;
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
@@ -22,8 +27,6 @@ pub const LIBRARY: &str = "libkmod.so.2";
 /// `KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY`: modprobe's default without `-b`.
 const PROBE_APPLY_BLACKLIST_ALIAS_ONLY: c_uint = 0x40000;
 const FILTER_BLACKLIST: c_int = 0x1;
-/// The log priority below every message libkmod emits (LOG_EMERG).
-const LOG_SILENT: c_int = 0;
 
 type Ptr = *mut c_void;
 type PrintAction = extern "C" fn(module: Ptr, install: bool, options: *const c_char);
@@ -33,6 +36,9 @@ struct Api {
     new: unsafe extern "C" fn(*const c_char, *const *const c_char) -> Ptr,
     unref: unsafe extern "C" fn(Ptr) -> Ptr,
     set_log_priority: unsafe extern "C" fn(Ptr, c_int),
+    /// The callback's type has a va_list, which Rust cannot name: log.c's
+    /// function is passed as a plain pointer.
+    set_log_fn: unsafe extern "C" fn(Ptr, *const c_void, *const c_void),
     lookup: unsafe extern "C" fn(Ptr, *const c_char, *mut Ptr) -> c_int,
     list_next: unsafe extern "C" fn(Ptr, Ptr) -> Ptr,
     get_module: unsafe extern "C" fn(Ptr) -> Ptr,
@@ -75,6 +81,7 @@ impl Libkmod {
             new: symbol!("kmod_new"),
             unref: symbol!("kmod_unref"),
             set_log_priority: symbol!("kmod_set_log_priority"),
+            set_log_fn: symbol!("kmod_set_log_fn"),
             lookup: symbol!("kmod_module_new_from_lookup"),
             list_next: symbol!("kmod_list_next"),
             get_module: symbol!("kmod_module_get_module"),
@@ -116,12 +123,21 @@ impl Libkmod {
             .map_or(std::ptr::null(), |c| c.as_ptr());
         // SAFETY: both arguments are NULL or NUL-terminated strings (arrays)
         // that outlive the call; libkmod copies what it keeps.
-        let ctx = unsafe { (self.api.new)(dir_ptr, config_ptr) };
+        let ctx = messages::capturing_stderr(|| unsafe { (self.api.new)(dir_ptr, config_ptr) });
         if ctx.is_null() {
             return None;
         }
-        // SAFETY: ctx is a live context.
-        unsafe { (self.api.set_log_priority)(ctx, LOG_SILENT) };
+        let sink: messages::Sink = messages::forward;
+        // SAFETY: ctx is a live context; log.c's function has the prototype
+        // kmod_set_log_fn wants and calls `sink`, its data, with a string.
+        unsafe {
+            (self.api.set_log_fn)(
+                ctx,
+                messages::kmod_ready_libkmod_log as *const c_void,
+                sink as *const c_void,
+            );
+            (self.api.set_log_priority)(ctx, messages::wanted_priority());
+        }
         Some(Context {
             lib: self,
             ptr: ctx,

@@ -1,0 +1,130 @@
+//! Docs that point instead of repeating: `kmod-ready check --json` and its
+//! schema in kmod-ready-check(8) agree (every key the program emits, run on
+//! every check-fixtures case, is documented, and every key documented is
+//! emitted), and the README stays short. The exit-status table is checked
+//! beside its source, in src/status/tests.rs.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::Value;
+
+const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/check-fixtures");
+const MAN_PAGE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/packaging/man/kmod-ready-check.8.md"
+);
+
+/// The keys of a report, as the man page names them (`kernel.release`,
+/// `modules[].paths[].path`); `containers` gets those that hold objects.
+fn walk(value: &Value, path: &str, keys: &mut BTreeSet<String>, containers: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            if !path.is_empty() {
+                containers.insert(path.to_string());
+            }
+            for (key, child) in map {
+                let child_path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                keys.insert(child_path.clone());
+                walk(child, &child_path, keys, containers);
+            }
+        }
+        Value::Array(items) => {
+            for item in items.iter().filter(|i| i.is_object()) {
+                containers.insert(path.to_string());
+                walk(item, &format!("{path}[]"), keys, containers);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The leaf keys `check --json` emits over every fixture case.
+fn emitted() -> BTreeSet<String> {
+    let (mut keys, mut containers) = (BTreeSet::new(), BTreeSet::new());
+    for case in common::case_names(CASES) {
+        let root = common::FixtureRoot::from_cases(CASES, &case);
+        let args = common::case_lines(&Path::new(CASES).join(&case), "args");
+        let out = common::kmod_ready()
+            .env("KMOD_READY_ROOT", &root.path)
+            .args(["check", "--json"])
+            .args(&args)
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|err| panic!("{case}: not JSON ({err}): {}", common::stderr(&out)));
+        walk(&report, "", &mut keys, &mut containers);
+    }
+    let containers: BTreeSet<String> = containers
+        .iter()
+        .flat_map(|c| [c.clone(), format!("{c}[]")])
+        .collect();
+    keys.difference(&containers).cloned().collect()
+}
+
+/// The keys the JSON section documents: each `**term**` of a definition
+/// list, and `**{a, b}**` in a definition as the fields of its term's items.
+fn documented() -> BTreeSet<String> {
+    let page = std::fs::read_to_string(MAN_PAGE).unwrap();
+    let (_, section) = page.split_once("\n# JSON\n").expect("a JSON section");
+    let section = section.split("\n# ").next().unwrap();
+    let bold = |line: &str| -> Vec<String> {
+        line.split("**")
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let lines: Vec<&str> = section.lines().collect();
+    let mut keys = BTreeSet::new();
+    for (i, line) in lines.iter().enumerate() {
+        let is_term =
+            line.starts_with("**") && lines.get(i + 1).is_some_and(|n| n.starts_with(":   "));
+        if !is_term {
+            continue;
+        }
+        let terms = bold(line);
+        let definition: Vec<String> = lines[i + 1..]
+            .iter()
+            .take_while(|l| l.starts_with(":   ") || l.starts_with("    "))
+            .flat_map(|l| bold(l))
+            .filter_map(|b| Some(b.strip_prefix('{')?.strip_suffix('}')?.to_string()))
+            .collect();
+        for term in terms {
+            match definition.first() {
+                Some(fields) => keys.extend(fields.split(", ").map(|f| format!("{term}.{f}"))),
+                None => {
+                    keys.insert(term);
+                }
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn check_json_keys_are_the_documented_ones() {
+    let (emitted, documented) = (emitted(), documented());
+    let undocumented: Vec<&String> = emitted.difference(&documented).collect();
+    let never_emitted: Vec<&String> = documented.difference(&emitted).collect();
+    assert!(
+        undocumented.is_empty() && never_emitted.is_empty(),
+        "kmod-ready-check(8) JSON: undocumented keys {undocumented:?}, documented but never emitted {never_emitted:?}"
+    );
+    assert!(emitted.len() > 30, "keys went missing: {emitted:?}");
+}
+
+/// The README is the short version; the long parts are the man pages and
+/// docs/fleet.md.
+#[test]
+fn readme_is_at_most_10_kb() {
+    let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let size = std::fs::metadata(readme).unwrap().len();
+    assert!(size <= 10 * 1024, "README.md is {size} bytes");
+}
