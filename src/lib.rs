@@ -19,6 +19,7 @@ mod readiness;
 mod run;
 mod status;
 mod stderr;
+mod stdout;
 pub mod system;
 mod wait;
 

@@ -12,7 +12,7 @@ use crate::logging::{self, message_id};
 use crate::readiness::{is_present, sys_module_dir, Requirement};
 use crate::status::Status;
 use crate::system::Root;
-use crate::{check, wait};
+use crate::{check, stdout, wait};
 
 /// The whole program. Returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
@@ -42,9 +42,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
 /// on stderr (the argument and the reason) with status 64.
 fn usage_error(err: clap::Error) -> Status {
     if cli::is_help_or_version(&err) {
-        return match check::write_stdout(&err.render().to_string()) {
+        return match stdout::write_stdout(&err.render().to_string()) {
             Ok(()) => Status::Ready,
-            Err(io) => check::output_failed("the help", &io),
+            Err(io) => stdout::output_failed("the help", &io),
         };
     }
     let reason = cli::error_reason(&err);

@@ -87,10 +87,10 @@ mod render;
 mod report;
 
 use std::io::IsTerminal;
-use std::os::fd::AsFd;
 
 use crate::cli::CheckArgs;
 use crate::status::Status;
+use crate::stdout::{output_failed, write_stdout};
 use crate::system::Root;
 
 use collect::collect;
@@ -111,30 +111,6 @@ pub fn run(args: &CheckArgs, root: Root) -> Status {
     } else {
         Status::NotReady
     }
-}
-
-/// Writes all of `text` to stdout. Not through `std::io::stdout()`, which
-/// reports a closed stdout (EBADF) as success.
-pub fn write_stdout(text: &str) -> std::io::Result<()> {
-    let stdout = std::io::stdout();
-    let mut rest = text.as_bytes();
-    while !rest.is_empty() {
-        match nix::unistd::write(stdout.as_fd(), rest) {
-            Ok(written) => rest = &rest[written..],
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(errno) => return Err(errno.into()),
-        }
-    }
-    Ok(())
-}
-
-/// A write to stdout failed: say so on stderr, exit 74.
-pub fn output_failed(what: &str, err: &std::io::Error) -> Status {
-    crate::logging::print_line(&format!(
-        "{}: cannot write {what} to standard output: {err}",
-        crate::logging::IDENTIFIER
-    ));
-    Status::OutputFailed
 }
 
 /// Colour only on a terminal, never with `NO_COLOR` set (to anything but "").
