@@ -20,6 +20,7 @@ use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
 use std::path::Path;
 use std::sync::Mutex;
 
+use libloading::os::unix;
 use libloading::Library;
 
 pub const LIBRARY: &str = "libkmod.so.2";
@@ -36,6 +37,7 @@ struct Api {
     new: unsafe extern "C" fn(*const c_char, *const *const c_char) -> Ptr,
     unref: unsafe extern "C" fn(Ptr) -> Ptr,
     set_log_priority: unsafe extern "C" fn(Ptr, c_int),
+    load_resources: unsafe extern "C" fn(Ptr) -> c_int,
     /// The callback's type has a va_list, which Rust cannot name: log.c's
     /// function is passed as a plain pointer.
     set_log_fn: unsafe extern "C" fn(Ptr, *const c_void, *const c_void),
@@ -68,8 +70,11 @@ pub struct Libkmod {
 
 impl Libkmod {
     pub fn open() -> Result<Libkmod, libloading::Error> {
+        // NODELETE: the process exits soon after it is done with libkmod,
+        // and unmapping it and its libraries first only costs time.
+        let flags = unix::RTLD_LAZY | unix::RTLD_LOCAL | nix::libc::RTLD_NODELETE;
         // SAFETY: libkmod's initialisers only set up its own state.
-        let library = unsafe { Library::new(LIBRARY)? };
+        let library: Library = unsafe { unix::Library::open(Some(LIBRARY), flags)? }.into();
         macro_rules! symbol {
             ($name:literal) => {
                 // SAFETY: the type written in `Api` is the C prototype of
@@ -82,6 +87,7 @@ impl Libkmod {
             unref: symbol!("kmod_unref"),
             set_log_priority: symbol!("kmod_set_log_priority"),
             set_log_fn: symbol!("kmod_set_log_fn"),
+            load_resources: symbol!("kmod_load_resources"),
             lookup: symbol!("kmod_module_new_from_lookup"),
             list_next: symbol!("kmod_list_next"),
             get_module: symbol!("kmod_module_get_module"),
@@ -137,6 +143,10 @@ impl Libkmod {
                 sink as *const c_void,
             );
             (self.api.set_log_priority)(ctx, messages::wanted_priority());
+            // Maps the module indexes once, as modprobe does; without it
+            // every lookup opens and reads an index file again. On failure
+            // (an index missing) libkmod reads the files, as before.
+            (self.api.load_resources)(ctx);
         }
         Some(Context {
             lib: self,
