@@ -32,13 +32,14 @@ pub enum Outcome {
 /// Calls `is_ready` until it returns true, `deadline` passes, or SIGTERM or
 /// SIGINT arrives.
 pub fn wait_until(deadline: Instant, mut is_ready: impl FnMut() -> bool) -> Outcome {
+    // Usually ready at once, after a load: no signalfd needed then.
+    if is_ready() {
+        return Outcome::Ready;
+    }
     let signals = TerminationSignals::block();
     let started = Instant::now();
     let mut interval = FIRST_INTERVAL;
     loop {
-        if is_ready() {
-            return Outcome::Ready;
-        }
         let now = Instant::now();
         if now >= deadline {
             return Outcome::TimedOut;
@@ -56,6 +57,9 @@ pub fn wait_until(deadline: Instant, mut is_ready: impl FnMut() -> bool) -> Outc
             COARSE_INTERVAL
         };
         interval = (interval * 2).min(cap);
+        if is_ready() {
+            return Outcome::Ready;
+        }
     }
 }
 
