@@ -5,7 +5,7 @@
 //! the reason, so that `check` lists it under `skipped` instead of reading
 //! it as empty.
 
-use std::fs::File;
+use std::fs::{File, FileType};
 use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
@@ -76,8 +76,12 @@ fn open_nonblocking(full: &Path) -> io::Result<File> {
 
 /// What `file` is when it is not a regular file ("a FIFO", "a device"…).
 fn not_regular(file: &File) -> io::Result<Option<&'static str>> {
-    let kind = file.metadata()?.file_type();
-    Ok(if kind.is_file() {
+    Ok(kind_name(file.metadata()?.file_type()))
+}
+
+/// The name of a file type other than regular; `None` for a regular file.
+fn kind_name(kind: FileType) -> Option<&'static str> {
+    if kind.is_file() {
         None
     } else if kind.is_fifo() {
         Some("a FIFO")
@@ -87,15 +91,16 @@ fn not_regular(file: &File) -> io::Result<Option<&'static str>> {
         Some("a socket")
     } else {
         Some("a directory")
-    })
+    }
 }
 
 /// Whether a reader that does not check (libkmod reading modprobe.d) would
 /// block on `full` or read it without end: a FIFO, a socket or a device
 /// other than /dev/null (the usual way to mask a file). Says what it is.
 pub(crate) fn would_block(full: &Path) -> Option<&'static str> {
-    let file = open_nonblocking(full).ok()?;
-    let what = not_regular(&file).ok()??;
+    // stat, not open: the type is all we need, and opening a device can
+    // have effects of its own.
+    let what = kind_name(std::fs::metadata(full).ok()?.file_type())?;
     let is_null = std::fs::canonicalize(full).is_ok_and(|p| p == Path::new("/dev/null"));
     (what != "a directory" && !is_null).then_some(what)
 }
