@@ -1,7 +1,7 @@
 //! Loading one module through libkmod, and naming the cause when that fails.
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 use std::time::Instant;
 
 use nix::errno::Errno;
@@ -19,21 +19,29 @@ use crate::system::{cmdline_module_blacklist, has_cap_sys_module, normalize_modu
 pub struct Facts {
     pub root: Root,
     pub release: String,
-    pub container: Option<String>,
+    container: OnceLock<Option<String>>,
 }
 
 impl Facts {
     pub fn read(root: Root) -> Facts {
         Facts {
             release: root.kernel_release(),
-            container: root.container(),
+            container: OnceLock::new(),
             root,
         }
     }
 
+    /// The kind of container we run in, read when first asked: loading
+    /// needs it only to explain a failure.
+    pub fn container(&self) -> Option<&str> {
+        self.container
+            .get_or_init(|| self.root.container())
+            .as_deref()
+    }
+
     /// In a container, the cause of any failure to load.
     pub fn in_container(&self) -> Option<Cause> {
-        let kind = self.container.clone()?;
+        let kind = self.container()?.to_string();
         Some(Cause::Container { kind })
     }
 }

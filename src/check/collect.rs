@@ -18,6 +18,7 @@ const DEFAULT_MODULE: &str = "nf_conntrack";
 /// Reads every fact; never changes anything.
 pub fn collect(requested: &[String], root: Root) -> Report {
     let facts = Facts::read(root);
+    let container = facts.container().map(str::to_string);
     let kubelite = Kubelite::read(&facts.root);
     let modules = modules_to_check(requested, &kubelite);
     let kernel = kernel(&facts);
@@ -36,7 +37,7 @@ pub fn collect(requested: &[String], root: Root) -> Report {
     let mut report = Report {
         schema: SCHEMA,
         kernel,
-        container: facts.container.clone(),
+        container,
         libkmod: libkmod_state(lib.as_ref().err()),
         modules,
         kubelite,
