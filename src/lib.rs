@@ -22,5 +22,6 @@ mod stderr;
 mod stdout;
 pub mod system;
 mod wait;
+mod watchdog;
 
 pub use run::main;

@@ -1,7 +1,7 @@
 //! Loading one module through libkmod, and naming the cause when that fails.
 
 use std::path::Path;
-use std::sync::{mpsc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use nix::errno::Errno;
@@ -12,6 +12,7 @@ use crate::logging::message_id;
 use crate::modprobe_d::MODPROBE_D_DIRS;
 use crate::readiness::{kconfig_option, sys_module_dir};
 use crate::system::{cmdline_module_blacklist, has_cap_sys_module, normalize_module_name, Root};
+use crate::watchdog::Watchdog;
 
 /// What the running system looks like, read once, for loading and for
 /// explaining failures.
@@ -57,39 +58,37 @@ pub struct Loaded {
     pub resolved: Vec<String>,
 }
 
-/// Loads each of `to_load` (with libkmod, in that order) in a thread of its
-/// own, and gives up at `deadline`: an `install` command, a module's init or
-/// a FIFO among the configuration files can take any time, and the timeout
-/// bounds the whole run. A probe given up on goes on until the process
-/// exits, which it does at once.
+/// Loads each of `to_load` (with libkmod, in that order), bounded by
+/// `deadline` (see watchdog.rs): past it, the process ends with the
+/// timeout's failure, saying what loading was doing.
 pub fn load_until(
+    start: Instant,
     deadline: Instant,
     timeout: String,
     facts: &Facts,
     all: &[String],
     to_load: Vec<String>,
 ) -> Result<Vec<Loaded>, Failure> {
-    let (sender, receiver) = mpsc::channel();
-    let thread_facts = facts.clone();
-    let thread_all = all.to_vec();
-    let spawned = std::thread::Builder::new()
-        .name("load".into())
-        .spawn(move || {
-            let _ = sender.send(load_all(&thread_facts, &thread_all, &to_load));
-        });
-    if spawned.is_err() {
-        return Err(Failure::of_all(all, Cause::ContextFailed));
-    }
-    let left = deadline.saturating_duration_since(Instant::now());
-    receiver.recv_timeout(left).unwrap_or_else(|_| {
+    let release = facts.release.clone();
+    let names = all.to_vec();
+    let on_timeout = move || {
         crate::libkmod::release_stderr();
         let step = match current_action() {
             None => LoadStep::Reading,
             Some((module, true)) => LoadStep::Install { module },
             Some((module, false)) => LoadStep::Init { module },
         };
-        Err(Failure::of_all(all, Cause::LoadTimedOut { timeout, step }))
-    })
+        let failure = Failure::of_all(&names, Cause::LoadTimedOut { timeout, step });
+        failure.log(&release, start.elapsed().as_micros() as u64);
+        log::logger().flush();
+        failure.status().code()
+    };
+    let Some(watchdog) = Watchdog::arm(deadline, on_timeout) else {
+        return Err(Failure::of_all(all, Cause::ContextFailed));
+    };
+    let loaded = load_all(facts, all, &to_load);
+    watchdog.disarm();
+    loaded
 }
 
 fn load_all(facts: &Facts, all: &[String], to_load: &[String]) -> Result<Vec<Loaded>, Failure> {

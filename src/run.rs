@@ -155,7 +155,7 @@ impl Run {
             .collect();
         let deadline = self.start + self.timeout;
         let timeout = format_duration(self.timeout);
-        let results = load::load_until(deadline, timeout, facts, &names, to_load)?;
+        let results = load::load_until(self.start, deadline, timeout, facts, &names, to_load)?;
         for (request, loaded) in to_probe.into_iter().zip(results) {
             request.requirement.resolve_alias(&loaded.resolved);
             // A built-in module without parameters has no /sys/module entry.

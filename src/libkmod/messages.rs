@@ -10,8 +10,8 @@
 //! lines libkmod wrote there are logged afterwards. What is still lost: the
 //! part of those lines beyond a pipe's capacity (64 KiB), which libkmod's
 //! non-blocking writes drop instead of waiting, and all of them when the
-//! load thread is given up on inside kmod_new (the main thread then takes
-//! stderr back with [`release_stderr`] to say why).
+//! timeout ends the run inside kmod_new (the watchdog then takes stderr back
+//! with [`release_stderr`] to say why).
 
 use std::ffi::{c_char, c_int, CStr};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -65,9 +65,9 @@ pub fn wanted_priority() -> c_int {
 /// The real stderr while kmod_new runs with fd 2 in a pipe; -1 otherwise.
 static SAVED_STDERR: AtomicI32 = AtomicI32::new(-1);
 
-/// Puts the real stderr back on fd 2 if a load thread, given up on while in
-/// kmod_new, still holds it in the pipe: the main thread is about to log
-/// why. The saved descriptor stays open until the process exits, at once.
+/// Puts the real stderr back on fd 2 if loading, timed out inside kmod_new,
+/// still holds it in the pipe: the watchdog is about to log why. The saved
+/// descriptor stays open until the process exits, at once.
 pub fn release_stderr() {
     let saved = SAVED_STDERR.swap(-1, Ordering::SeqCst);
     if saved >= 0 {
@@ -96,7 +96,7 @@ pub fn capturing_stderr<T>(f: impl FnOnce() -> T) -> T {
     }
     SAVED_STDERR.store(saved, Ordering::SeqCst);
     let result = f();
-    // Unless the main thread took stderr back already (release_stderr).
+    // Unless the watchdog took stderr back already (release_stderr).
     let mine = SAVED_STDERR.swap(-1, Ordering::SeqCst);
     if mine >= 0 {
         let _ = dup2(mine, 2);

@@ -284,8 +284,8 @@ thread_local! {
     static GET_NAME: RefCell<Option<unsafe extern "C" fn(Ptr) -> *const c_char>> = const { RefCell::new(None) };
 }
 
-/// What the probe under way is doing, for a thread that stopped waiting
-/// for it: the module, and whether its `install` command runs (else the
+/// What the probe under way is doing, for the watchdog when the timeout
+/// passes during it: the module, and whether its `install` command runs (else the
 /// kernel inserts it). libkmod calls print_action just before each.
 static ACTION: Mutex<Option<(String, bool)>> = Mutex::new(None);
 
