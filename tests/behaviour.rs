@@ -87,6 +87,29 @@ fn sigterm_while_waiting_exits_promptly() {
     }
 }
 
+/// After a load the watchdog thread is still there, asleep until the
+/// deadline: a SIGTERM for the process must reach the wait, not end the
+/// process by its default action in that thread.
+#[test]
+fn sigterm_after_a_load_ends_the_wait() {
+    let root = FixtureRoot::new("wait-for-never");
+    let child = root
+        .command()
+        .args(["krtest_quiet", "--wait-for", "/proc/sys/net/krtest/ready"])
+        .args(["--timeout", "30s"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: kill on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(err.contains("loaded krtest_quiet"), "{err}");
+    assert!(err.contains("krtest_quiet: interrupted by SIGTERM while waiting for /proc/sys/net/krtest/ready; not ready"), "{err}");
+}
+
 #[test]
 fn fast_path_does_not_open_libkmod() {
     let libkmod_opened = |case: &str, args: &[&str]| {
