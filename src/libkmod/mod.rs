@@ -285,8 +285,9 @@ thread_local! {
 }
 
 /// What the probe under way is doing, for the watchdog when the timeout
-/// passes during it: the module, and whether its `install` command runs (else the
-/// kernel inserts it). libkmod calls print_action just before each.
+/// passes during it: the module, and whether its `install` command runs
+/// (else the kernel inserts it). libkmod calls print_action just before
+/// each.
 static ACTION: Mutex<Option<(String, bool)>> = Mutex::new(None);
 
 /// The module the running probe is inserting (or running the `install`
