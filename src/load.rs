@@ -178,7 +178,7 @@ pub fn load(ctx: &Context, facts: &Facts, name: &str) -> Result<Loaded, Failure>
 fn probe(facts: &Facts, name: &str, module: &Module) -> Result<Vec<String>, Failure> {
     let module_name = module.name();
     log::debug!(KMOD_MODULE = module_name.as_str(); "{module_name}: probing {}", module.path().unwrap_or_default());
-    let probe = module.probe();
+    let mut probe = module.probe();
     match probe.rc {
         0 => {}
         rc if rc == -(Errno::EEXIST as i32) => {
@@ -189,12 +189,21 @@ fn probe(facts: &Facts, name: &str, module: &Module) -> Result<Vec<String>, Fail
             return Err(Failure::new(name, Cause::BlacklistedAlias { target }));
         }
         rc => {
-            let failed = probe.attempted.last().unwrap_or(&module_name);
-            return Err(insert_failed(facts, name, failed, Errno::from_raw(-rc)));
+            // libkmod stopped at the last one; what it inserted before stays.
+            let failed = probe.attempted.pop().unwrap_or(module_name);
+            log_now_loaded(facts, probe.attempted);
+            return Err(insert_failed(facts, name, &failed, Errno::from_raw(-rc)));
         }
     }
+    Ok(log_now_loaded(facts, probe.attempted))
+}
+
+/// Logs each of `attempted` that is now in the kernel, and returns those.
+/// The journal entries wait until the probe has ended: sent during it, they
+/// make journald compete with the kernel's work on the modules.
+fn log_now_loaded(facts: &Facts, attempted: Vec<String>) -> Vec<String> {
     let mut inserted = Vec::new();
-    for attempted in probe.attempted {
+    for attempted in attempted {
         // libkmod ignores a soft dependency the kernel refuses (as
         // crc32c_intel on a CPU without SSE4.2): only what is now in the
         // kernel was loaded.
@@ -209,7 +218,7 @@ fn probe(facts: &Facts, name: &str, module: &Module) -> Result<Vec<String>, Fail
         );
         inserted.push(attempted);
     }
-    Ok(inserted)
+    inserted
 }
 
 fn log_builtin(module: &str) {
