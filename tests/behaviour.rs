@@ -1,5 +1,6 @@
 //! Behaviour a user sees that a fixture file cannot express: timing of the
-//! wait, signals, argument errors, and what the fast path does not touch.
+//! wait, signals, argument errors, what the fast path does not touch, and a
+//! system without libkmod.
 
 mod common;
 
@@ -211,4 +212,58 @@ fn timeout_inside_kmod_new_is_still_reported() {
         err.contains("krtest_missing: not ready after 300 ms: libkmod was still reading"),
         "{err}"
     );
+}
+
+/// Without libkmod, loading fails with the package to install, and `check`
+/// says the same. The library is really absent for the run: in a private
+/// mount namespace, /dev/null is bound over the file the loader maps.
+#[test]
+fn missing_libkmod_names_the_package_to_install() {
+    let root = FixtureRoot::new("unknown-module");
+    let traced = root
+        .command()
+        .env("LD_DEBUG", "libs")
+        .arg("krtest_missing")
+        .output()
+        .unwrap();
+    let library = stderr(&traced)
+        .lines()
+        .filter_map(|l| l.split_once("calling init: "))
+        .map(|(_, path)| path.trim().to_string())
+        .find(|path| path.ends_with("/libkmod.so.2"))
+        .expect("a lookup maps libkmod.so.2");
+    let without_libkmod = |args: &[&str]| {
+        let mut command = Command::new("unshare");
+        command
+            .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+            .arg(r#"mount --bind /dev/null "$0" && exec "$@""#)
+            .arg(&library)
+            .args(common::kmod_ready_argv())
+            .args(args)
+            .env("KMOD_READY_ROOT", &root.path)
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("KMOD_LOG");
+        command.output().unwrap()
+    };
+    if without_libkmod(&["--version"]).status.code() != Some(0) {
+        return common::skip(
+            "missing_libkmod_names_the_package_to_install",
+            "needs root for a mount namespace (unshare --mount)",
+        );
+    }
+    let advice = "install libkmod2 (Debian, Ubuntu, SUSE) or kmod-libs (RHEL, Fedora)";
+    let out = without_libkmod(&["--log=stderr", "krtest_missing"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(69), "{err}");
+    let line = format!("kmod-ready: error: krtest_missing: cannot load libkmod.so.2 ({library}: ");
+    assert!(err.starts_with(&line), "{err}");
+    assert!(err.trim_end().ends_with(&format!("): {advice}")), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let out = without_libkmod(&["check", "krtest_missing"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    let words: Vec<&str> = report.split_whitespace().collect();
+    let verdict = format!(
+        "verdict: not ready — libkmod.so.2 is missing and krtest_missing is not loaded: {advice}"
+    );
+    assert!(words.join(" ").contains(&verdict), "{report}");
 }

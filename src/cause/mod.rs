@@ -290,5 +290,7 @@ impl Failure {
 
 mod wording;
 
+pub use wording::INSTALL_LIBKMOD;
+
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,11 @@ use crate::libkmod::LIBRARY;
 
 use super::{Cause, LoadStep};
 
+/// The fix when libkmod is missing, for the failure and for `check`'s
+/// warning alike.
+pub const INSTALL_LIBKMOD: &str =
+    "install libkmod2 (Debian, Ubuntu, SUSE) or kmod-libs (RHEL, Fedora)";
+
 /// How a cause reads: `summary` and `fix` for `check`, and `logged`, the
 /// rest of the line kmod-ready logs after "MODULE: " (none when it never
 /// logs this cause).
@@ -114,10 +119,9 @@ impl Cause {
         match self {
             Cause::LibkmodMissing { error } => Wording::new(
                 format!("{LIBRARY} is missing and {module} is not loaded"),
-                "`apt-get install libkmod2` (RHEL: `dnf install kmod-libs`)",
+                INSTALL_LIBKMOD,
                 Some(format!(
-                    "cannot load {LIBRARY} ({error}): install libkmod2 (Debian, Ubuntu) or \
-                     kmod-libs (RHEL, Fedora)"
+                    "cannot load {LIBRARY} ({error}): {INSTALL_LIBKMOD}"
                 )),
             ),
             Cause::ContextFailed => Wording::reason_fix(

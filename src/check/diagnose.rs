@@ -2,7 +2,7 @@
 //! module that is not ready, the command that fixes it, and the warnings
 //! that are true but do not block.
 
-use crate::cause::{Cause, Failure};
+use crate::cause::{Cause, Failure, INSTALL_LIBKMOD};
 use crate::load::{self, Facts};
 use crate::system::normalize_module_name;
 
@@ -129,9 +129,11 @@ fn warnings(report: &Report, failure: Option<&Failure>) -> Vec<String> {
     let kubelite = (!cause_names_kubelite)
         .then(|| kubelite_warning(report))
         .flatten();
-    let libkmod = report.libkmod.error.as_ref().map(|error| {
-        format!("{error}: kmod-ready cannot load modules (install libkmod2, or kmod-libs on RHEL)")
-    });
+    let libkmod = report
+        .libkmod
+        .error
+        .as_ref()
+        .map(|error| format!("{error}: kmod-ready cannot load modules ({INSTALL_LIBKMOD})"));
     let lockdown = failure.and_then(|f| lockdown_warning(report, f));
     [kubelite, libkmod, lockdown]
         .into_iter()
