@@ -143,6 +143,9 @@ impl Run {
             } else if root.exists(sys_module_dir(module)) {
                 log::info!(KMOD_MODULE = module; "{module}: already in the kernel, waiting until it is ready");
             } else {
+                // Before, not after: if the kernel hangs or dies in the
+                // module's init, this is the line the journal keeps.
+                log::info!(KMOD_MODULE = module; "{module}: not loaded, loading it");
                 to_probe.push(request);
             }
         }
