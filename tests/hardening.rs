@@ -104,9 +104,9 @@ fn writes_nothing_and_runs_nothing_unasked() {
             .output()
             .unwrap();
         assert!(out.status.code().is_some(), "{case}: {}", stderr(&out));
-        let text = std::fs::read_to_string(&trace).unwrap();
-        let main_pid = text.split_whitespace().next().unwrap().to_string();
-        for line in text.lines().filter(|l| l.contains("execve(")) {
+        let calls = whole_calls(&std::fs::read_to_string(&trace).unwrap());
+        let main_pid = calls[0].split_whitespace().next().unwrap().to_string();
+        for line in calls.iter().filter(|l| l.contains("execve(")) {
             let allowed = line.contains(BIN)
                 || allowed_exec
                     .iter()
@@ -114,8 +114,9 @@ fn writes_nothing_and_runs_nothing_unasked() {
             assert!(allowed, "{case}: ran a program: {line}");
         }
         // What an install line runs is its own business.
-        let ours: Vec<&str> = text
-            .lines()
+        let ours: Vec<&str> = calls
+            .iter()
+            .map(String::as_str)
             .filter(|l| l.starts_with(&format!("{main_pid} ")))
             .collect();
         let inputs = Inputs {
@@ -126,6 +127,27 @@ fn writes_nothing_and_runs_nothing_unasked() {
             panic!("{case}: {err}");
         }
     }
+}
+
+/// The trace's lines, one per call. `strace -f` splits a call during which
+/// another traced thread makes one into "CALL <unfinished ...>" and, later,
+/// "<... NAME resumed>REST"; each pair is joined back where it ended.
+fn whole_calls(trace: &str) -> Vec<String> {
+    let mut unfinished: Vec<(&str, &str)> = Vec::new();
+    let mut calls = Vec::new();
+    for line in trace.lines() {
+        let pid = line.split_whitespace().next().unwrap_or_default();
+        if let Some(start) = line.strip_suffix(" <unfinished ...>") {
+            unfinished.push((pid, start));
+        } else if let Some((_, rest)) = line.split_once(" resumed>") {
+            let at = unfinished.iter().position(|(p, _)| *p == pid);
+            let start = at.map(|i| unfinished.remove(i).1).unwrap_or(pid);
+            calls.push(format!("{start}{rest}"));
+        } else {
+            calls.push(line.to_string());
+        }
+    }
+    calls
 }
 
 /// What one traced process may read.
