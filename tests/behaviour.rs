@@ -232,7 +232,7 @@ fn missing_libkmod_names_the_package_to_install() {
         .map(|(_, path)| path.trim().to_string())
         .find(|path| path.ends_with("/libkmod.so.2"))
         .expect("a lookup maps libkmod.so.2");
-    let without_libkmod = |args: &[&str]| {
+    let without_libkmod = |root: &FixtureRoot, args: &[&str]| {
         let mut command = Command::new("unshare");
         command
             .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
@@ -245,25 +245,38 @@ fn missing_libkmod_names_the_package_to_install() {
             .env_remove("KMOD_LOG");
         command.output().unwrap()
     };
-    if without_libkmod(&["--version"]).status.code() != Some(0) {
+    if without_libkmod(&root, &["--version"]).status.code() != Some(0) {
         return common::skip(
             "missing_libkmod_names_the_package_to_install",
             "needs root for a mount namespace (unshare --mount)",
         );
     }
     let advice = "install libkmod2 (Debian, Ubuntu, SUSE) or kmod-libs (RHEL, Fedora)";
-    let out = without_libkmod(&["--log=stderr", "krtest_missing"]);
+    let out = without_libkmod(&root, &["--log=stderr", "krtest_missing"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(69), "{err}");
     let error = format!("kmod-ready: error: krtest_missing: cannot load libkmod.so.2 ({library}: ");
     let last = err.lines().last().unwrap_or_default();
     assert!(last.starts_with(&error), "{err}");
     assert!(last.ends_with(&format!("): {advice}")), "{err}");
-    let out = without_libkmod(&["check", "krtest_missing"]);
+    let out = without_libkmod(&root, &["check", "krtest_missing"]);
     let report = String::from_utf8_lossy(&out.stdout);
     let words: Vec<&str> = report.split_whitespace().collect();
     let verdict = format!(
         "verdict: not ready — libkmod.so.2 is missing and krtest_missing is not loaded: {advice}"
     );
     assert!(words.join(" ").contains(&verdict), "{report}");
+    // Said once as the verdict, not again as a warning.
+    assert!(!report.contains("warning"), "{report}");
+    // A node that is ready without libkmod hears of it as a warning.
+    let ready = FixtureRoot::new("already-ready");
+    let out = without_libkmod(&ready, &["check", "nf_conntrack"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    let words = report.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    let warning = format!("kmod-ready cannot load modules ({advice})");
+    assert!(
+        words.contains("warning") && words.contains(&warning),
+        "{report}"
+    );
 }

@@ -112,8 +112,8 @@ fn blacklisted(module: &ModuleReport) -> Cause {
     }
 }
 
-/// True but not blocking: kubelite no longer runs kmod-ready (unless the
-/// cause says so already), libkmod is missing, lockdown will refuse an
+/// True but not blocking: kubelite no longer runs kmod-ready, libkmod is
+/// missing (each unless the cause says so already), lockdown will refuse an
 /// unsigned module.
 fn warnings(report: &Report, failure: Option<&Failure>) -> Vec<String> {
     let cause_names_kubelite = failure.is_some_and(|f| {
@@ -129,10 +129,13 @@ fn warnings(report: &Report, failure: Option<&Failure>) -> Vec<String> {
     let kubelite = (!cause_names_kubelite)
         .then(|| kubelite_warning(report))
         .flatten();
+    let cause_names_libkmod =
+        failure.is_some_and(|f| matches!(f.cause, Cause::LibkmodMissing { .. }));
     let libkmod = report
         .libkmod
         .error
         .as_ref()
+        .filter(|_| !cause_names_libkmod)
         .map(|error| format!("{error}: kmod-ready cannot load modules ({INSTALL_LIBKMOD})"));
     let lockdown = failure.and_then(|f| lockdown_warning(report, f));
     [kubelite, libkmod, lockdown]
