@@ -1,8 +1,9 @@
 //! Docs that point instead of repeating: `kmod-ready check --json` and its
 //! schema in kmod-ready-check(8) agree (every key the program emits, run on
 //! every check-fixtures case, is documented, and every key documented is
-//! emitted), and the README stays short. The exit-status table is checked
-//! beside its source, in src/status/tests.rs.
+//! emitted), the command lines they show are ones the program takes, and the
+//! README stays short. The exit-status table is checked beside its source,
+//! in src/status/tests.rs.
 
 mod common;
 
@@ -127,4 +128,63 @@ fn readme_is_at_most_10_kb() {
     let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
     let size = std::fs::metadata(readme).unwrap().len();
     assert!(size <= 10 * 1024, "README.md is {size} bytes");
+}
+
+/// The kmod-ready command lines in the code blocks of `text` (indented by
+/// four spaces, or fenced), without a leading "$ ".
+fn documented_commands(text: &str) -> Vec<Vec<String>> {
+    let mut fenced = false;
+    let mut commands = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if !fenced && !line.starts_with("    ") {
+            continue;
+        }
+        let code = line.trim_start();
+        let code = code.strip_prefix("$ ").unwrap_or(code);
+        if let Some(args) = code.strip_prefix("kmod-ready ") {
+            commands.push(args.split_whitespace().map(str::to_string).collect());
+        }
+    }
+    commands
+}
+
+/// Every command line the README and the man pages show is one the program
+/// takes: run on a fixture root, none ends in a usage error (status 64).
+#[test]
+fn documented_command_lines_are_accepted() {
+    let docs = [
+        "README.md",
+        "packaging/man/kmod-ready.8.md",
+        "packaging/man/kmod-ready-check.8.md",
+    ];
+    let root = common::FixtureRoot::new("already-ready");
+    let mut shown = 0;
+    for doc in docs {
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(doc)).unwrap();
+        for args in documented_commands(&text) {
+            shown += 1;
+            let out = common::kmod_ready()
+                .args(&args)
+                .env("KMOD_READY_ROOT", &root.path)
+                .env_remove("JOURNAL_STREAM")
+                .env_remove("KMOD_LOG")
+                .output()
+                .unwrap();
+            let err = common::stderr(&out);
+            assert_ne!(
+                out.status.code(),
+                Some(64),
+                "{doc}: kmod-ready {}: {err}",
+                args.join(" ")
+            );
+        }
+    }
+    // The three of kmod-ready(8)'s EXAMPLES, and the README's and
+    // kmod-ready-check(8)'s `check`.
+    assert!(shown >= 5, "found only {shown} command lines");
 }
