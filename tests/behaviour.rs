@@ -239,11 +239,8 @@ fn missing_libkmod_names_the_package_to_install() {
             .arg(r#"mount --bind /dev/null "$0" && exec "$@""#)
             .arg(&library)
             .args(common::kmod_ready_argv())
-            .args(args)
-            .env("KMOD_READY_ROOT", &root.path)
-            .env_remove("JOURNAL_STREAM")
-            .env_remove("KMOD_LOG");
-        command.output().unwrap()
+            .args(args);
+        root.environment(&mut command).output().unwrap()
     };
     if without_libkmod(&root, &["--version"]).status.code() != Some(0) {
         return common::skip(

@@ -168,11 +168,9 @@ fn documented_command_lines_are_accepted() {
             std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(doc)).unwrap();
         for args in documented_commands(&text) {
             shown += 1;
-            let out = common::kmod_ready()
+            let out = root
+                .environment(&mut common::kmod_ready())
                 .args(&args)
-                .env("KMOD_READY_ROOT", &root.path)
-                .env_remove("JOURNAL_STREAM")
-                .env_remove("KMOD_LOG")
                 .output()
                 .unwrap();
             let err = common::stderr(&out);

@@ -78,14 +78,20 @@ impl FixtureRoot {
         }
     }
 
+    /// kmod-ready on this root, logging to stderr.
     pub fn command(&self) -> Command {
         let mut command = kmod_ready();
+        self.environment(&mut command).arg("--log=stderr");
+        command
+    }
+
+    /// Points `command` (kmod-ready, or a program that runs it) at this
+    /// root, with no journal or log level from the caller's environment.
+    pub fn environment<'c>(&self, command: &'c mut Command) -> &'c mut Command {
         command
             .env("KMOD_READY_ROOT", &self.path)
             .env_remove("JOURNAL_STREAM")
             .env_remove("KMOD_LOG")
-            .arg("--log=stderr");
-        command
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
