@@ -1,15 +1,15 @@
 //! Bounded, type-checked reads of files from outside: regular files only,
 //! opened without blocking (a FIFO, a device or a symlink to one is
 //! reported, never read), and never more than a cap that fits what the
-//! file holds. A file that exists but cannot be read is remembered, with
-//! the reason, so that `check` lists it under `skipped` instead of reading
-//! it as empty.
+//! file holds. A file that exists but cannot be read is returned as
+//! [`Unread`], with the reason, so that `check` lists it under `skipped`
+//! instead of reading it as empty.
 
+use std::fmt;
 use std::fs::{File, FileType};
 use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
-use std::sync::Mutex;
 
 /// Caps, by what the file holds.
 pub(crate) const SMALL: u64 = 4096;
@@ -18,35 +18,25 @@ pub(crate) const CONFIG: u64 = 1024 * 1024;
 pub(crate) const ENVIRON: u64 = 2 * 1024 * 1024;
 pub(crate) const INDEX: u64 = 16 * 1024 * 1024;
 
-/// Files that exist but were not read, with the reason, in order.
-static SKIPPED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// A file that exists but was not read: "PATH: why".
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Unread(String);
+
+impl fmt::Display for Unread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// The whole of the regular file `full` (shown as `shown`), at most `cap`
-/// bytes; `None` when it is missing, or (remembered) when it is not a
+/// bytes; `Ok(None)` when it is missing, [`Unread`] when it is not a
 /// regular file, is larger than `cap`, or cannot be read.
-pub(crate) fn read(full: &Path, shown: &Path, cap: u64) -> Option<Vec<u8>> {
+pub(crate) fn read(full: &Path, shown: &Path, cap: u64) -> Result<Option<Vec<u8>>, Unread> {
     match read_capped(full, cap) {
-        Ok(bytes) => Some(bytes),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
-        Err(err) => {
-            note_skipped(format!("{}: {err}", shown.display()));
-            None
-        }
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(Unread(format!("{}: {err}", shown.display()))),
     }
-}
-
-/// Remembers a fact not read (or not listed), once.
-pub(crate) fn note_skipped(reason: String) {
-    if let Ok(mut skipped) = SKIPPED.lock() {
-        if !skipped.contains(&reason) {
-            skipped.push(reason);
-        }
-    }
-}
-
-/// The files skipped so far, each with its reason.
-pub(crate) fn skipped() -> Vec<String> {
-    SKIPPED.lock().map(|s| s.clone()).unwrap_or_default()
 }
 
 fn read_capped(full: &Path, cap: u64) -> io::Result<Vec<u8>> {
@@ -110,25 +100,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn devices_and_large_files_are_skipped_with_a_reason() {
+    fn devices_and_large_files_are_unread_with_a_reason() {
         let zero = Path::new("/dev/zero");
-        assert_eq!(read(zero, zero, SMALL), None);
+        let unread = |result: Result<Option<Vec<u8>>, Unread>| result.unwrap_err().to_string();
+        assert!(
+            unread(read(zero, zero, SMALL)).starts_with("/dev/zero: a device"),
+            "a device is not read"
+        );
         let dir = std::env::temp_dir().join(format!("kmod-ready-input-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let big = dir.join("big.conf");
         std::fs::write(&big, vec![b'x'; 5000]).unwrap();
-        assert_eq!(read(&big, &big, SMALL), None);
-        assert_eq!(read(&big, &big, CONFIG).map(|b| b.len()), Some(5000));
-        assert_eq!(read(&dir.join("missing"), zero, SMALL), None);
-        let skipped = skipped();
-        assert!(
-            skipped.iter().any(|s| s.starts_with("/dev/zero: a device")),
-            "{skipped:?}"
+        assert!(unread(read(&big, &big, SMALL)).ends_with("larger than 4 KiB; not read"));
+        assert_eq!(
+            read(&big, &big, CONFIG).map(|b| b.map(|b| b.len())),
+            Ok(Some(5000))
         );
-        assert!(skipped
-            .iter()
-            .any(|s| s.ends_with("larger than 4 KiB; not read")));
-        assert!(!skipped.iter().any(|s| s.contains("missing")));
+        assert_eq!(read(&dir.join("missing"), zero, SMALL), Ok(None));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

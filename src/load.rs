@@ -1,51 +1,15 @@
 //! Loading one module through libkmod, and naming the cause when that fails.
 
-use std::path::Path;
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use nix::errno::Errno;
 
-use crate::cause::{Cause, Failure, LoadStep};
+use crate::cause::{classify, Cause, Failure, LoadStep};
 use crate::libkmod::{current_action, Context, InitState, Libkmod, Module};
 use crate::logging::message_id;
-use crate::modprobe_d::MODPROBE_D_DIRS;
-use crate::readiness::{kconfig_option, sys_module_dir};
-use crate::system::{cmdline_module_blacklist, has_cap_sys_module, normalize_module_name, Root};
+use crate::readiness::sys_module_dir;
+use crate::system::{normalize_module_name, Facts};
 use crate::watchdog::Watchdog;
-
-/// What the running system looks like, read once, for loading and for
-/// explaining failures.
-#[derive(Clone)]
-pub struct Facts {
-    pub root: Root,
-    pub release: String,
-    container: OnceLock<Option<String>>,
-}
-
-impl Facts {
-    pub fn read(root: Root) -> Facts {
-        Facts {
-            release: root.kernel_release(),
-            container: OnceLock::new(),
-            root,
-        }
-    }
-
-    /// The kind of container we run in, read when first asked: loading
-    /// needs it only to explain a failure.
-    pub fn container(&self) -> Option<&str> {
-        self.container
-            .get_or_init(|| self.root.container())
-            .as_deref()
-    }
-
-    /// In a container, the cause of any failure to load.
-    pub fn in_container(&self) -> Option<Cause> {
-        let kind = self.container()?.to_string();
-        Some(Cause::Container { kind })
-    }
-}
 
 /// What loading one requested name did.
 #[derive(Debug, Default)]
@@ -95,40 +59,22 @@ fn load_all(facts: &Facts, all: &[String], to_load: &[String]) -> Result<Vec<Loa
     if let Some(file) = crate::modprobe_d::blocking_config(&facts.root) {
         return Err(Failure::of_all(all, Cause::ConfigNotRegular { file }));
     }
-    let lib = open_libkmod(all)?;
-    let ctx = context(&lib, facts, &to_load[0])?;
+    let lib = Libkmod::open().map_err(|err| {
+        let error = err.to_string();
+        Failure::of_all(all, Cause::LibkmodMissing { error })
+    })?;
+    let ctx = facts
+        .libkmod_context(&lib)
+        .ok_or_else(|| Failure::new(&to_load[0], Cause::ContextFailed))?;
     to_load.iter().map(|name| load(&ctx, facts, name)).collect()
 }
 
-pub fn open_libkmod(modules: &[String]) -> Result<Libkmod, Failure> {
-    Libkmod::open().map_err(|err| {
-        let error = err.to_string();
-        Failure::of_all(modules, Cause::LibkmodMissing { error })
-    })
-}
-
-/// A libkmod context for the running kernel. Under a test root, the module
-/// directory and modprobe.d directories are those of the root.
-pub fn context<'l>(lib: &'l Libkmod, facts: &Facts, module: &str) -> Result<Context<'l>, Failure> {
-    let context = if facts.root.is_system_root() {
-        lib.context(None, None)
-    } else {
-        let module_dir = facts
-            .root
-            .path(Path::new("/lib/modules").join(&facts.release));
-        let configs = MODPROBE_D_DIRS.map(|dir| facts.root.path(dir));
-        let config_refs: Vec<&Path> = configs.iter().map(|p| p.as_path()).collect();
-        lib.context(Some(&module_dir), Some(&config_refs))
-    };
-    context.ok_or_else(|| Failure::new(module, Cause::ContextFailed))
-}
-
 /// Loads `name` (a module name or alias) as `modprobe NAME` would.
-pub fn load(ctx: &Context, facts: &Facts, name: &str) -> Result<Loaded, Failure> {
+fn load(ctx: &Context, facts: &Facts, name: &str) -> Result<Loaded, Failure> {
     // Decided from the filesystem: without the module directory, libkmod 28
     // fails the lookup with ENOSYS where libkmod 30 finds nothing.
     let Some(module_dir) = facts.root.module_dir(&facts.release) else {
-        return Err(not_found(facts, name));
+        return Err(Failure::new(name, classify::absent(facts, name)));
     };
     let list = ctx.lookup(name).map_err(|rc| {
         let errno = Errno::from_raw(-rc);
@@ -139,8 +85,8 @@ pub fn load(ctx: &Context, facts: &Facts, name: &str) -> Result<Loaded, Failure>
         // libkmod 28 does not read modules.builtin when depmod wrote an empty
         // modules.builtin.alias.bin (a kernel without modules.builtin.modinfo).
         let module = normalize_module_name(name);
-        if !facts.root.listed_builtin(&module_dir, &module) {
-            return Err(not_found(facts, name));
+        if !facts.listed_builtin(&module_dir, &module) {
+            return Err(Failure::new(name, classify::absent(facts, name)));
         }
         log_builtin(&module);
         return Ok(Loaded {
@@ -192,7 +138,9 @@ fn probe(facts: &Facts, name: &str, module: &Module) -> Result<Vec<String>, Fail
             // libkmod stopped at the last one; what it inserted before stays.
             let failed = probe.attempted.pop().unwrap_or(module_name);
             log_now_loaded(facts, probe.attempted);
-            return Err(insert_failed(facts, name, &failed, Errno::from_raw(-rc)));
+            let errno = Errno::from_raw(-rc);
+            let cause = classify::refused(facts, &failed, errno);
+            return Err(Failure::refused(name, cause, &failed, errno));
         }
     }
     Ok(log_now_loaded(facts, probe.attempted))
@@ -223,72 +171,4 @@ fn log_now_loaded(facts: &Facts, attempted: Vec<String>) -> Vec<String> {
 
 fn log_builtin(module: &str) {
     log::info!(KMOD_MODULE = module; "{module}: built into the kernel, nothing to load");
-}
-
-/// The name resolves to nothing: say whether the kernel cannot load modules
-/// at all (built without module support), has no modules at all (upgraded
-/// without a reboot?) or just not this one.
-pub fn not_found(facts: &Facts, name: &str) -> Failure {
-    let release = facts.release.clone();
-    let cause = match (facts.in_container(), facts.root.module_dir(&release)) {
-        (Some(container), _) => container,
-        (None, _) if !facts.root.exists("/proc/modules") => Cause::KernelWithoutModules {
-            release,
-            option: kconfig_option(name).map(str::to_string),
-        },
-        (None, None) => Cause::ModuleDirMissing {
-            installed: facts.root.installed_releases(),
-            release,
-        },
-        (None, Some(dir)) => Cause::NotFound {
-            module_dir: dir.display().to_string(),
-            release,
-        },
-    };
-    Failure::new(name, cause)
-}
-
-/// The kernel (or an `install` command) refused `failed` while loading
-/// `name`: map the errno to its cause and fix.
-fn insert_failed(facts: &Facts, name: &str, failed: &str, errno: Errno) -> Failure {
-    let release = facts.release.clone();
-    let failed_name = failed.to_string();
-    let cause = match errno {
-        Errno::EPERM | Errno::EACCES => not_permitted(facts, failed),
-        Errno::EKEYREJECTED | Errno::ENOKEY | Errno::EKEYEXPIRED | Errno::EBADMSG => {
-            Cause::SignatureRejected
-        }
-        Errno::ENOSYS => Cause::NoModuleSupport { release },
-        Errno::ENOEXEC => Cause::BadFormat { release },
-        Errno::ENOENT => Cause::UnknownSymbol {
-            failed: failed_name,
-        },
-        Errno::EINVAL => Cause::InstallLineFailed {
-            failed: failed_name,
-        },
-        _ => Cause::InsertFailed,
-    };
-    Failure::refused(name, cause, failed, errno)
-}
-
-/// EPERM: the first of the reasons the kernel refuses a module that holds.
-fn not_permitted(facts: &Facts, failed: &str) -> Cause {
-    let denied = cmdline_module_blacklist(&facts.root.kernel_cmdline());
-    if denied.iter().any(|m| m == failed) {
-        return Cause::DeniedOnCommandLine {
-            denied: failed.to_string(),
-        };
-    }
-    if let Some(container) = facts.in_container() {
-        return container;
-    }
-    if has_cap_sys_module() == Some(false) {
-        Cause::NoCapSysModule
-    } else if facts.root.modules_disabled() {
-        Cause::ModulesDisabled
-    } else if let Some(mode) = facts.root.lockdown() {
-        Cause::Lockdown { mode }
-    } else {
-        Cause::KernelRefused
-    }
 }

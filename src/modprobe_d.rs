@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::system::{normalize_module_name, Root};
+use crate::system::{normalize_module_name, Facts, Root};
 
 /// Where libkmod reads modprobe.d files, highest precedence first.
 pub(crate) const MODPROBE_D_DIRS: [&str; 5] = [
@@ -132,9 +132,9 @@ pub(crate) fn blocking_config(root: &Root) -> Option<String> {
 
 /// Every modprobe.d `blacklist` line that names `module` (a kernel name).
 /// libkmod also reads `*.alias` files there, so we do too.
-pub(crate) fn blacklisted_at(root: &Root, module: &str) -> Vec<Location> {
+pub(crate) fn blacklisted_at(facts: &Facts, module: &str) -> Vec<Location> {
     find_in(
-        root,
+        facts,
         &MODPROBE_D_DIRS,
         &[".conf", ".alias"],
         module,
@@ -143,9 +143,9 @@ pub(crate) fn blacklisted_at(root: &Root, module: &str) -> Vec<Location> {
 }
 
 /// Every modules-load.d line that lists `module`.
-pub(crate) fn modules_load_d_lists(root: &Root, module: &str) -> Vec<Location> {
+pub(crate) fn modules_load_d_lists(facts: &Facts, module: &str) -> Vec<Location> {
     find_in(
-        root,
+        facts,
         &MODULES_LOAD_D_DIRS,
         &[".conf"],
         module,
@@ -154,7 +154,7 @@ pub(crate) fn modules_load_d_lists(root: &Root, module: &str) -> Vec<Location> {
 }
 
 fn find_in(
-    root: &Root,
+    facts: &Facts,
     dirs: &[&str],
     suffixes: &[&str],
     module: &str,
@@ -162,8 +162,8 @@ fn find_in(
 ) -> Vec<Location> {
     let module = normalize_module_name(module);
     let mut found = Vec::new();
-    for file in config_files(root, dirs, suffixes) {
-        let Some(bytes) = root.read_bytes(&file, crate::input::CONFIG) else {
+    for file in config_files(&facts.root, dirs, suffixes) {
+        let Some(bytes) = facts.read_bytes(&file, crate::input::CONFIG) else {
             continue;
         };
         for (line, name) in parse(&String::from_utf8_lossy(&bytes)) {
@@ -235,8 +235,8 @@ mod tests {
         write("lib/modprobe.d/c.conf", "blacklist m\n");
         write("etc/modprobe.d/d.conf.disabled", "blacklist m\n");
         write("etc/modprobe.d/.e.conf", "blacklist m\n");
-        let root = Root::new(&dir);
-        let found = blacklisted_at(&root, "m");
+        let facts = Facts::read(Root::new(&dir));
+        let found = blacklisted_at(&facts, "m");
         assert_eq!(
             found,
             vec![

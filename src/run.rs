@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use crate::cause::{Cause, Failure};
 use crate::cli::{self, LoadArgs};
-use crate::load::{self, Facts, Loaded};
+use crate::load::{self, Loaded};
 use crate::logging::{self, message_id};
 use crate::readiness::{is_present, sys_module_dir, Requirement};
 use crate::status::Status;
-use crate::system::Root;
+use crate::system::{Facts, Root};
 use crate::{check, stdout, wait};
 
 /// The whole program. Returns the exit status.

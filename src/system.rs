@@ -3,11 +3,19 @@
 //! The root is `/` except in tests, where `KMOD_READY_ROOT` points at a
 //! fixture tree standing in for it (as zram-generator's
 //! `ZRAM_GENERATOR_ROOT` does). Only files are read here; nothing is written.
+//!
+//! [`Root`] maps and reads paths; [`Facts`] is what loading and `check` know
+//! about the system, and keeps the files it found but could not read, for
+//! whoever reads through it to collect.
 
+use std::cell::RefCell;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use crate::input;
+use crate::input::{self, Unread};
+use crate::libkmod::{Context, Libkmod};
+use crate::modprobe_d::MODPROBE_D_DIRS;
 
 /// The environment variable that moves `/` for the test suite.
 pub(crate) const ROOT_ENV: &str = "KMOD_READY_ROOT";
@@ -50,24 +58,10 @@ impl Root {
     }
 
     /// The file at the system path `path`, read bounded and type-checked
-    /// (see input.rs); `None` when missing or skipped.
-    pub fn read_bytes(&self, path: impl AsRef<Path>, cap: u64) -> Option<Vec<u8>> {
+    /// (see input.rs): `Ok(None)` when it is missing.
+    pub fn read_bytes(&self, path: impl AsRef<Path>, cap: u64) -> Result<Option<Vec<u8>>, Unread> {
         let path = path.as_ref();
         input::read(&self.path(path), path, cap)
-    }
-
-    /// A small file (a sysctl, a sysfs attribute), without trailing space.
-    pub fn read_trimmed(&self, path: impl AsRef<Path>) -> Option<String> {
-        let bytes = self.read_bytes(path, input::SMALL)?;
-        Some(String::from_utf8_lossy(&bytes).trim_end().to_string())
-    }
-
-    /// The running kernel's release, as the kernel itself reports it.
-    pub fn kernel_release(&self) -> String {
-        self.read_trimmed("/proc/sys/kernel/osrelease")
-            .filter(|release| !release.is_empty())
-            .or_else(|| uname_release().filter(|_| self.is_system_root()))
-            .unwrap_or_else(|| "unknown".to_string())
     }
 
     /// The module directory of `release` (`/lib/modules/R`, or
@@ -78,22 +72,6 @@ impl Root {
             .iter()
             .map(|base| Path::new(base).join(release))
             .find(|dir| self.path(dir).is_dir())
-    }
-
-    /// Whether `modules.builtin` of the module directory `module_dir` (a
-    /// system path) lists the module `name` as built into the kernel.
-    pub fn listed_builtin(&self, module_dir: &Path, name: &str) -> bool {
-        let Some(bytes) = self.read_bytes(module_dir.join("modules.builtin"), input::INDEX) else {
-            return false;
-        };
-        let text = String::from_utf8_lossy(&bytes);
-        text.lines().any(|line| {
-            Path::new(line.trim())
-                .file_name()
-                .and_then(|f| f.to_str())
-                .map(|f| f.split('.').next().unwrap_or(f))
-                .is_some_and(|stem| normalize_module_name(stem) == name)
-        })
     }
 
     /// The kernel releases that have a module directory (in /lib/modules or
@@ -116,10 +94,73 @@ impl Root {
         releases.dedup();
         releases
     }
+}
 
-    /// The container manager we run under, if any: systemd's
-    /// `/run/systemd/container`, else `container=` in PID 1's environment.
-    pub fn container(&self) -> Option<String> {
+/// What the running system looks like, for loading and for `check`: the
+/// kernel release read at once, the rest when first asked (loading needs
+/// most of it only to explain a failure).
+pub(crate) struct Facts {
+    pub root: Root,
+    pub release: String,
+    container: OnceLock<Option<String>>,
+    /// Files that exist but were not read, each with its reason, in the
+    /// order they were met; `check` lists them under `skipped`.
+    unread: RefCell<Vec<String>>,
+}
+
+impl Facts {
+    pub fn read(root: Root) -> Facts {
+        let facts = Facts {
+            root,
+            release: String::new(),
+            container: OnceLock::new(),
+            unread: RefCell::new(Vec::new()),
+        };
+        let release = facts
+            .read_trimmed("/proc/sys/kernel/osrelease")
+            .filter(|release| !release.is_empty())
+            .or_else(|| uname_release().filter(|_| facts.root.is_system_root()))
+            .unwrap_or_else(|| "unknown".to_string());
+        Facts { release, ..facts }
+    }
+
+    /// The file at the system path `path` (see [`Root::read_bytes`]); one
+    /// that exists but cannot be read is noted, and reads as missing.
+    pub fn read_bytes(&self, path: impl AsRef<Path>, cap: u64) -> Option<Vec<u8>> {
+        self.root.read_bytes(path, cap).unwrap_or_else(|unread| {
+            self.note_unread(unread.to_string());
+            None
+        })
+    }
+
+    /// A small file (a sysctl, a sysfs attribute), without trailing space.
+    pub fn read_trimmed(&self, path: impl AsRef<Path>) -> Option<String> {
+        let bytes = self.read_bytes(path, input::SMALL)?;
+        Some(String::from_utf8_lossy(&bytes).trim_end().to_string())
+    }
+
+    /// Notes a fact not read (or not listed), once.
+    pub fn note_unread(&self, reason: String) {
+        let mut unread = self.unread.borrow_mut();
+        if !unread.contains(&reason) {
+            unread.push(reason);
+        }
+    }
+
+    /// The facts not read so far, each with its reason.
+    pub fn take_unread(&self) -> Vec<String> {
+        self.unread.take()
+    }
+
+    /// The kind of container we run in: systemd's `/run/systemd/container`,
+    /// else `container=` in PID 1's environment. Read when first asked.
+    pub fn container(&self) -> Option<&str> {
+        self.container
+            .get_or_init(|| self.read_container())
+            .as_deref()
+    }
+
+    fn read_container(&self) -> Option<String> {
         if let Some(name) = self.read_trimmed("/run/systemd/container") {
             if !name.is_empty() {
                 return Some(name);
@@ -151,8 +192,37 @@ impl Root {
     /// `kernel.modules_disabled=1` forbids loading until the next boot.
     pub fn modules_disabled(&self) -> bool {
         self.read_trimmed("/proc/sys/kernel/modules_disabled")
-            .map(|v| v == "1")
-            .unwrap_or(false)
+            .is_some_and(|v| v == "1")
+    }
+
+    /// Whether `modules.builtin` of the module directory `module_dir` (a
+    /// system path) lists the module `name` as built into the kernel.
+    pub fn listed_builtin(&self, module_dir: &Path, name: &str) -> bool {
+        let Some(bytes) = self.read_bytes(module_dir.join("modules.builtin"), input::INDEX) else {
+            return false;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        text.lines().any(|line| {
+            Path::new(line.trim())
+                .file_name()
+                .and_then(|f| f.to_str())
+                .map(|f| f.split('.').next().unwrap_or(f))
+                .is_some_and(|stem| normalize_module_name(stem) == name)
+        })
+    }
+
+    /// A libkmod context for the running kernel. Under a test root, the
+    /// module directory and modprobe.d directories are those of the root.
+    pub fn libkmod_context<'l>(&self, lib: &'l Libkmod) -> Option<Context<'l>> {
+        if self.root.is_system_root() {
+            return lib.context(None, None);
+        }
+        let module_dir = self
+            .root
+            .path(Path::new("/lib/modules").join(&self.release));
+        let configs = MODPROBE_D_DIRS.map(|dir| self.root.path(dir));
+        let config_refs: Vec<&Path> = configs.iter().map(|p| p.as_path()).collect();
+        lib.context(Some(&module_dir), Some(&config_refs))
     }
 }
 

@@ -288,6 +288,7 @@ impl Failure {
     }
 }
 
+pub mod classify;
 mod wording;
 
 pub use wording::INSTALL_LIBKMOD;

@@ -3,12 +3,14 @@
 
 use std::path::Path;
 
+use crate::cause::classify::{self, Found};
 use crate::kubelite::Kubelite;
 use crate::libkmod::{Context, Libkmod, LIBRARY};
-use crate::load::{self, Facts};
 use crate::modprobe_d::{self, Location};
 use crate::readiness::{sys_module_dir, Requirement};
-use crate::system::{cmdline_module_blacklist, cmdline_module_list, normalize_module_name, Root};
+use crate::system::{
+    cmdline_module_blacklist, cmdline_module_list, normalize_module_name, Facts, Root,
+};
 
 use super::diagnose::verdict;
 use super::report::*;
@@ -19,14 +21,14 @@ const DEFAULT_MODULE: &str = "nf_conntrack";
 pub fn collect(requested: &[String], root: Root) -> Report {
     let facts = Facts::read(root);
     let container = facts.container().map(str::to_string);
-    let kubelite = Kubelite::read(&facts.root);
+    let kubelite = Kubelite::read(&facts);
     let modules = modules_to_check(requested, &kubelite);
     let kernel = kernel(&facts);
     let lib = Libkmod::open();
     // libkmod would hang on a FIFO among the modprobe.d files: not opened.
     let blocking_config = modprobe_d::blocking_config(&facts.root);
     let ctx = match (&lib, kernel.module_dir_exists, &blocking_config) {
-        (Ok(lib), true, None) => load::context(lib, &facts, DEFAULT_MODULE).ok(),
+        (Ok(lib), true, None) => facts.libkmod_context(lib),
         _ => None,
     };
     let usable = lib.is_ok() && blocking_config.is_none();
@@ -45,10 +47,10 @@ pub fn collect(requested: &[String], root: Root) -> Report {
         blocking_config,
         verdict: Verdict::default(),
     };
+    report.verdict = verdict(&report, &facts);
     // Every file that exists but was not read, with the reason: a verdict
     // made without it is said to be.
-    report.skipped = crate::input::skipped();
-    report.verdict = verdict(&report, &facts);
+    report.skipped = facts.take_unread();
     report
 }
 
@@ -66,7 +68,7 @@ fn modules_to_check(requested: &[String], kubelite: &Kubelite) -> Vec<String> {
 
 fn kernel(facts: &Facts) -> Kernel {
     let root = &facts.root;
-    let cmdline = root.kernel_cmdline();
+    let cmdline = facts.kernel_cmdline();
     let module_dir = root.module_dir(&facts.release);
     Kernel {
         release: facts.release.clone(),
@@ -77,8 +79,8 @@ fn kernel(facts: &Facts) -> Kernel {
             .to_string(),
         module_dir_exists: module_dir.is_some(),
         installed_releases: root.installed_releases(),
-        lockdown: root.lockdown(),
-        modules_disabled: root.modules_disabled(),
+        lockdown: facts.lockdown(),
+        modules_disabled: facts.modules_disabled(),
         module_blacklist: cmdline_module_blacklist(&cmdline),
         modprobe_blacklist: cmdline_module_list(&cmdline, "modprobe.blacklist"),
     }
@@ -148,22 +150,24 @@ fn module_report(
     } else {
         found.resolved.clone()
     };
-    let builtin = builtin_of(root, kernel, &resolved);
+    let builtin = builtin_of(facts, kernel, &resolved);
     let mut module = ModuleReport {
         name: name.to_string(),
         state: State::Unknown,
-        paths: readiness(root, name, &resolved, &builtin),
+        paths: readiness(facts, name, &resolved, &builtin),
         file: found.file.clone(),
         dependencies: found.dependencies.clone(),
         blacklisted_at: capped(
-            blacklist_locations(root, kernel, &resolved),
+            facts,
+            blacklist_locations(facts, kernel, &resolved),
             name,
             "blacklist",
         ),
         modules_load_d: capped(
+            facts,
             resolved
                 .iter()
-                .flat_map(|m| modprobe_d::modules_load_d_lists(root, m))
+                .flat_map(|m| modprobe_d::modules_load_d_lists(facts, m))
                 .collect(),
             name,
             "modules-load.d",
@@ -174,22 +178,26 @@ fn module_report(
         .resolved
         .iter()
         .any(|m| root.exists(sys_module_dir(m)));
-    let in_kernel = Presence {
+    let found = Found {
         loaded,
         builtin: builtin.len(),
+        in_tree: !found.resolved.is_empty(),
+        blacklisted: !found.blacklisted.is_empty(),
+        have_libkmod,
     };
-    module.state = state(&module, kernel, &found, have_libkmod, in_kernel);
+    module.state = classify::module_state(&module, kernel, found);
     module
 }
 
 /// Which of the resolved modules the kernel has built in: listed in
 /// modules.builtin, or with a /sys/module directory but no `initstate`
 /// (a loaded module always has one).
-fn builtin_of(root: &Root, kernel: &Kernel, resolved: &[String]) -> Vec<String> {
+fn builtin_of(facts: &Facts, kernel: &Kernel, resolved: &[String]) -> Vec<String> {
+    let root = &facts.root;
     resolved
         .iter()
         .filter(|m| {
-            root.listed_builtin(Path::new(&kernel.module_dir), m)
+            facts.listed_builtin(Path::new(&kernel.module_dir), m)
                 || (root.exists(sys_module_dir(m))
                     && !root.exists(sys_module_dir(m).join("initstate")))
         })
@@ -198,7 +206,8 @@ fn builtin_of(root: &Root, kernel: &Kernel, resolved: &[String]) -> Vec<String> 
 }
 
 /// The readiness paths of `name`, once resolved, and whether each exists.
-fn readiness(root: &Root, name: &str, resolved: &[String], builtin: &[String]) -> Vec<PathState> {
+fn readiness(facts: &Facts, name: &str, resolved: &[String], builtin: &[String]) -> Vec<PathState> {
+    let root = &facts.root;
     let mut requirement = Requirement::new(name);
     requirement.resolve_alias(resolved);
     for module in builtin {
@@ -212,17 +221,17 @@ fn readiness(root: &Root, name: &str, resolved: &[String], builtin: &[String]) -
             path: path.clone(),
             exists: root.exists(path),
             present: !missing.contains(path),
-            value: path_value(root, path),
+            value: path_value(facts, path),
         })
         .collect()
 }
 
 /// modprobe.d `blacklist` lines, and `modprobe.blacklist=` on the kernel
 /// command line, that name one of the resolved modules.
-fn blacklist_locations(root: &Root, kernel: &Kernel, resolved: &[String]) -> Vec<Location> {
+fn blacklist_locations(facts: &Facts, kernel: &Kernel, resolved: &[String]) -> Vec<Location> {
     let mut locations: Vec<Location> = resolved
         .iter()
-        .flat_map(|m| modprobe_d::blacklisted_at(root, m))
+        .flat_map(|m| modprobe_d::blacklisted_at(facts, m))
         .collect();
     if resolved
         .iter()
@@ -241,72 +250,24 @@ const MAX_LISTED: usize = 20;
 
 /// The first [`MAX_LISTED`] of `locations`; the count of the rest goes
 /// under `skipped`, so that no file can make the report huge.
-fn capped(mut locations: Vec<Location>, module: &str, what: &str) -> Vec<Location> {
+fn capped(facts: &Facts, mut locations: Vec<Location>, module: &str, what: &str) -> Vec<Location> {
     if locations.len() > MAX_LISTED {
         let rest = locations.len() - MAX_LISTED;
-        crate::input::note_skipped(format!("{module}: {rest} more {what} lines not listed"));
+        facts.note_unread(format!("{module}: {rest} more {what} lines not listed"));
         locations.truncate(MAX_LISTED);
     }
     locations
 }
 
-/// Whether the kernel has the module: loaded (any of its modules), and how
-/// many of them are built in.
-#[derive(Clone, Copy)]
-struct Presence {
-    loaded: bool,
-    builtin: usize,
-}
-
-fn state(
-    module: &ModuleReport,
-    kernel: &Kernel,
-    found: &Lookup,
-    have_libkmod: bool,
-    in_kernel: Presence,
-) -> State {
-    let paths_present = module.paths.iter().all(|p| p.present);
-    if paths_present && in_kernel.builtin == module.resolved.len() {
-        State::Builtin
-    } else if paths_present {
-        State::Ready
-    } else if in_kernel.loaded || in_kernel.builtin > 0 {
-        State::LoadedNotReady
-    } else if !kernel.module_dir_exists {
-        State::NotFound
-    } else if !have_libkmod {
-        State::Unknown
-    } else if found.resolved.is_empty() {
-        State::NotFound
-    } else if module
-        .resolved
-        .iter()
-        .any(|m| kernel.module_blacklist.contains(m))
-    {
-        State::DeniedByCmdline
-    } else if !module.blacklisted_at.is_empty() || !found.blacklisted.is_empty() {
-        State::Blacklisted
-    } else {
-        State::Loadable
-    }
-}
-
 /// The content of a small file (a sysctl, a module parameter), or a module
 /// directory's `initstate`.
-fn path_value(root: &Root, path: &Path) -> Option<String> {
-    let full = root.path(path);
-    let full_is_dir = full.is_dir();
-    let file = if full_is_dir {
-        full.join("initstate")
-    } else {
-        full
-    };
-    let shown = if full_is_dir {
+fn path_value(facts: &Facts, path: &Path) -> Option<String> {
+    let file = if facts.root.path(path).is_dir() {
         path.join("initstate")
     } else {
         path.to_path_buf()
     };
-    let text = crate::input::read(&file, &shown, crate::input::SMALL)?;
+    let text = facts.read_bytes(file, crate::input::SMALL)?;
     let text = String::from_utf8_lossy(&text[..text.len().min(200)]);
     let value = text.split_whitespace().collect::<Vec<_>>().join(" ");
     (!value.is_empty()).then_some(value)

@@ -2,9 +2,9 @@
 //! module that is not ready, the command that fixes it, and the warnings
 //! that are true but do not block.
 
+use crate::cause::classify::{not_ready, rejected_command};
 use crate::cause::{Cause, Failure, INSTALL_LIBKMOD};
-use crate::load::{self, Facts};
-use crate::system::normalize_module_name;
+use crate::system::Facts;
 
 use super::report::*;
 
@@ -12,7 +12,7 @@ pub fn verdict(report: &Report, facts: &Facts) -> Verdict {
     let first_not_ready = report.modules.iter().find(|m| !m.state.is_ready());
     // A command that would exit 64 stops kubelite whatever the modules do.
     let failure = rejected_command(report).or_else(|| {
-        first_not_ready.map(|module| Failure::new(&module.name, cause(report, facts, module)))
+        first_not_ready.map(|module| Failure::new(&module.name, not_ready(report, facts, module)))
     });
     let mut verdict = Verdict {
         ready: failure.is_none(),
@@ -25,91 +25,6 @@ pub fn verdict(report: &Report, facts: &Facts) -> Verdict {
         verdict.detail = failure.detail();
     }
     verdict
-}
-
-/// The cause of `module` not being ready, most specific first.
-fn cause(report: &Report, facts: &Facts, module: &ModuleReport) -> Cause {
-    let kubelite = &report.kubelite;
-    let kernel = &report.kernel;
-    if module.state == State::LoadedNotReady {
-        return loaded_not_ready(module);
-    }
-    if let Some(container) = facts.in_container() {
-        return container;
-    }
-    match module.state {
-        State::NotFound => load::not_found(facts, &module.name).cause,
-        State::Unknown if report.blocking_config.is_some() => Cause::ConfigNotRegular {
-            file: report.blocking_config.clone().unwrap_or_default(),
-        },
-        State::Unknown => Cause::LibkmodMissing {
-            error: report.libkmod.reason.clone().unwrap_or_default(),
-        },
-        State::DeniedByCmdline => Cause::DeniedOnCommandLine {
-            denied: module
-                .resolved
-                .iter()
-                .find(|m| kernel.module_blacklist.contains(m))
-                .cloned()
-                .unwrap_or_else(|| module.name.clone()),
-        },
-        _ if kubelite.unit_exists && kubelite.reset_by.is_some() => Cause::KubeliteOverrideReset {
-            file: kubelite.reset_by.clone().unwrap_or_default(),
-            unit: kubelite.unit.to_string(),
-        },
-        _ if kernel.modules_disabled => Cause::ModulesDisabled,
-        State::Blacklisted => blacklisted(module),
-        _ => Cause::NotLoaded {
-            nothing_loads_it: kubelite.unit_exists
-                && !kubelite.runs_kmod_ready
-                && !kubelite.unit_files_unread,
-        },
-    }
-}
-
-/// The first kmod-ready `ExecStartPre=` that would exit 64 and whose
-/// failure systemd does not ignore.
-fn rejected_command(report: &Report) -> Option<Failure> {
-    let kubelite = &report.kubelite;
-    let rejected = kubelite.rejected.iter().find(|r| !r.ignored)?;
-    let names: Vec<String> = report.modules.iter().map(|m| m.name.clone()).collect();
-    let cause = Cause::KubeliteCommandRejected {
-        command: rejected.command.clone(),
-        reason: rejected.reason.clone(),
-    };
-    kubelite.unit_exists.then(|| Failure::of_all(&names, cause))
-}
-
-fn loaded_not_ready(module: &ModuleReport) -> Cause {
-    let missing: Vec<String> = module
-        .paths
-        .iter()
-        .filter(|p| !p.present)
-        .map(|p| p.path.display().to_string())
-        .collect();
-    let coming = module
-        .paths
-        .iter()
-        .any(|p| p.value.as_deref() == Some("coming"));
-    Cause::LoadedNotReady {
-        missing: missing.join(", "),
-        coming,
-    }
-}
-
-fn blacklisted(module: &ModuleReport) -> Cause {
-    let by_alias = !module
-        .resolved
-        .contains(&normalize_module_name(&module.name));
-    let at = if module.blacklisted_at.is_empty() {
-        "modprobe.d".to_string()
-    } else {
-        location_list(&module.blacklisted_at)
-    };
-    Cause::Blacklisted {
-        at,
-        resolved: by_alias.then(|| module.resolved.join(" ")),
-    }
 }
 
 /// True but not blocking: kubelite no longer runs kmod-ready, libkmod is

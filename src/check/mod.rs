@@ -21,7 +21,7 @@
 mod collect;
 mod diagnose;
 mod render;
-mod report;
+pub(crate) mod report;
 
 use std::io::IsTerminal;
 

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::modprobe_d::config_files;
-use crate::system::Root;
+use crate::system::Facts;
 
 pub use exec::{parse_exec, ExecCommand, KmodReady};
 use systemd::{last_proxy_error, parse_show, run_bounded, Show};
@@ -86,8 +86,9 @@ pub(crate) struct Rejected {
 }
 
 impl Kubelite {
-    pub fn read(root: &Root) -> Kubelite {
-        let mut facts = Kubelite {
+    pub fn read(facts: &Facts) -> Kubelite {
+        let root = &facts.root;
+        let mut kubelite = Kubelite {
             unit: UNIT,
             drop_in_present: root.exists(DROP_IN),
             ..Kubelite::default()
@@ -112,25 +113,25 @@ impl Kubelite {
             )
         });
         match shown {
-            Ok((text, _)) => facts.apply_systemctl(root, &parse_show(&text)),
+            Ok((text, _)) => kubelite.apply_systemctl(facts, &parse_show(&text)),
             Err(reason) => {
-                facts.apply_unit_files(root);
-                facts.skipped.push(format!(
+                kubelite.apply_unit_files(facts);
+                kubelite.skipped.push(format!(
                     "state and journal: {reason}; read unit files instead"
                 ));
-                return facts.finish();
+                return kubelite.finish();
             }
         }
-        if facts.unit_exists {
+        if kubelite.unit_exists {
             match last_proxy_error() {
-                Ok(line) => facts.last_proxy_error = line,
-                Err(reason) => facts.skipped.push(format!("journal: {reason}")),
+                Ok(line) => kubelite.last_proxy_error = line,
+                Err(reason) => kubelite.skipped.push(format!("journal: {reason}")),
             }
         }
-        facts.finish()
+        kubelite.finish()
     }
 
-    fn apply_systemctl(&mut self, root: &Root, show: &Show) {
+    fn apply_systemctl(&mut self, facts: &Facts, show: &Show) {
         self.source = "systemctl";
         self.unit_exists = show.load_state.as_deref().is_some_and(|s| s != "not-found");
         self.unit_file = show.fragment_path.clone();
@@ -145,7 +146,7 @@ impl Kubelite {
             self.reset_by = self.drop_ins[ours..]
                 .iter()
                 .rfind(|path| {
-                    let text = read_unit_file(root, path).unwrap_or_default();
+                    let text = read_unit_file(facts, path).unwrap_or_default();
                     exec_start_pre_assignments(&text)
                         .iter()
                         .any(Option::is_none)
@@ -154,7 +155,8 @@ impl Kubelite {
         }
     }
 
-    fn apply_unit_files(&mut self, root: &Root) {
+    fn apply_unit_files(&mut self, facts: &Facts) {
+        let root = &facts.root;
         self.source = "files";
         self.unit_file = UNIT_DIRS
             .iter()
@@ -168,7 +170,7 @@ impl Kubelite {
         let mut ours_seen = false;
         for file in self.unit_file.iter().chain(&self.drop_ins) {
             ours_seen |= file == Path::new(DROP_IN);
-            let Some(text) = read_unit_file(root, file) else {
+            let Some(text) = read_unit_file(facts, file) else {
                 self.unit_files_unread = true;
                 continue;
             };
@@ -214,10 +216,10 @@ impl Kubelite {
     }
 }
 
-/// A unit file or drop-in; `None` when it cannot be read (input.rs lists
-/// it under `skipped`, with the reason).
-fn read_unit_file(root: &Root, path: &Path) -> Option<String> {
-    let bytes = root.read_bytes(path, crate::input::CONFIG)?;
+/// A unit file or drop-in; `None` when it cannot be read (`facts` notes
+/// it, with the reason, for `check`'s `skipped`).
+fn read_unit_file(facts: &Facts, path: &Path) -> Option<String> {
+    let bytes = facts.read_bytes(path, crate::input::CONFIG)?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 

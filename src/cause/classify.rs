@@ -1,0 +1,208 @@
+//! Why a module is not ready: every decision, for loading and for `check`
+//! alike. Loading asks when libkmod finds nothing or the kernel refuses an
+//! insertion; `check` asks for each module's state and, for the first one
+//! that is not ready, its cause. The words are in wording.rs.
+
+use nix::errno::Errno;
+
+use crate::check::report::{Kernel, ModuleReport, PathState, Report, State};
+use crate::readiness::kconfig_option;
+use crate::system::{cmdline_module_blacklist, has_cap_sys_module, normalize_module_name, Facts};
+
+use super::{Cause, Failure};
+
+/// `name` resolves to nothing: say whether the kernel cannot load modules
+/// at all (built without module support), has no modules at all (upgraded
+/// without a reboot?) or just not this one.
+pub fn absent(facts: &Facts, name: &str) -> Cause {
+    let release = facts.release.clone();
+    if let Some(container) = in_container(facts) {
+        return container;
+    }
+    if !facts.root.exists("/proc/modules") {
+        return Cause::KernelWithoutModules {
+            release,
+            option: kconfig_option(name).map(str::to_string),
+        };
+    }
+    match facts.root.module_dir(&release) {
+        None => Cause::ModuleDirMissing {
+            installed: facts.root.installed_releases(),
+            release,
+        },
+        Some(dir) => Cause::NotFound {
+            module_dir: dir.display().to_string(),
+            release,
+        },
+    }
+}
+
+/// The kernel (or an `install` command) refused the module `failed` with
+/// `errno`.
+pub fn refused(facts: &Facts, failed: &str, errno: Errno) -> Cause {
+    let release = facts.release.clone();
+    let failed = failed.to_string();
+    match errno {
+        Errno::EPERM | Errno::EACCES => not_permitted(facts, failed),
+        Errno::EKEYREJECTED | Errno::ENOKEY | Errno::EKEYEXPIRED | Errno::EBADMSG => {
+            Cause::SignatureRejected
+        }
+        Errno::ENOSYS => Cause::NoModuleSupport { release },
+        Errno::ENOEXEC => Cause::BadFormat { release },
+        Errno::ENOENT => Cause::UnknownSymbol { failed },
+        Errno::EINVAL => Cause::InstallLineFailed { failed },
+        _ => Cause::InsertFailed,
+    }
+}
+
+/// EPERM: the first of the reasons the kernel refuses a module that holds.
+fn not_permitted(facts: &Facts, failed: String) -> Cause {
+    if cmdline_module_blacklist(&facts.kernel_cmdline()).contains(&failed) {
+        return Cause::DeniedOnCommandLine { denied: failed };
+    }
+    if let Some(container) = in_container(facts) {
+        return container;
+    }
+    if has_cap_sys_module() == Some(false) {
+        Cause::NoCapSysModule
+    } else if facts.modules_disabled() {
+        Cause::ModulesDisabled
+    } else if let Some(mode) = facts.lockdown() {
+        Cause::Lockdown { mode }
+    } else {
+        Cause::KernelRefused
+    }
+}
+
+/// In a container, the cause of any failure to load.
+fn in_container(facts: &Facts) -> Option<Cause> {
+    let kind = facts.container()?.to_string();
+    Some(Cause::Container { kind })
+}
+
+/// What `check` found of one module in the kernel and in its tree, besides
+/// its report.
+#[derive(Clone, Copy)]
+pub struct Found {
+    /// One of the modules it resolves to is loaded.
+    pub loaded: bool,
+    /// How many of the modules it resolves to are built in.
+    pub builtin: usize,
+    /// libkmod resolved the name to at least one module.
+    pub in_tree: bool,
+    /// libkmod says a module it resolves to is blacklisted.
+    pub blacklisted: bool,
+    /// libkmod could look it up at all.
+    pub have_libkmod: bool,
+}
+
+/// The state `check` reports for a module, most settled first.
+pub fn module_state(module: &ModuleReport, kernel: &Kernel, found: Found) -> State {
+    let paths_present = module.paths.iter().all(|p| p.present);
+    if paths_present && found.builtin == module.resolved.len() {
+        State::Builtin
+    } else if paths_present {
+        State::Ready
+    } else if found.loaded || found.builtin > 0 {
+        State::LoadedNotReady
+    } else if !kernel.module_dir_exists {
+        State::NotFound
+    } else if !found.have_libkmod {
+        State::Unknown
+    } else if !found.in_tree {
+        State::NotFound
+    } else if denied_on_cmdline(module, kernel).is_some() {
+        State::DeniedByCmdline
+    } else if !module.blacklisted_at.is_empty() || found.blacklisted {
+        State::Blacklisted
+    } else {
+        State::Loadable
+    }
+}
+
+/// The cause `check` gives for `module` not being ready, most specific
+/// first.
+pub fn not_ready(report: &Report, facts: &Facts, module: &ModuleReport) -> Cause {
+    let kubelite = &report.kubelite;
+    let kernel = &report.kernel;
+    if module.state == State::LoadedNotReady {
+        return loaded_not_ready(&module.paths);
+    }
+    if let Some(container) = in_container(facts) {
+        return container;
+    }
+    match module.state {
+        State::NotFound => absent(facts, &module.name),
+        State::Unknown => match &report.blocking_config {
+            Some(file) => Cause::ConfigNotRegular { file: file.clone() },
+            None => Cause::LibkmodMissing {
+                error: report.libkmod.reason.clone().unwrap_or_default(),
+            },
+        },
+        State::DeniedByCmdline => Cause::DeniedOnCommandLine {
+            denied: denied_on_cmdline(module, kernel).unwrap_or_else(|| module.name.clone()),
+        },
+        _ if kubelite.unit_exists && kubelite.reset_by.is_some() => Cause::KubeliteOverrideReset {
+            file: kubelite.reset_by.clone().unwrap_or_default(),
+            unit: kubelite.unit.to_string(),
+        },
+        _ if kernel.modules_disabled => Cause::ModulesDisabled,
+        State::Blacklisted => blacklisted(module),
+        _ => Cause::NotLoaded {
+            nothing_loads_it: kubelite.unit_exists
+                && !kubelite.runs_kmod_ready
+                && !kubelite.unit_files_unread,
+        },
+    }
+}
+
+/// The first kmod-ready `ExecStartPre=` of kubelite that would exit 64 and
+/// whose failure systemd does not ignore: kubelite would not start,
+/// whatever the modules do.
+pub fn rejected_command(report: &Report) -> Option<Failure> {
+    let kubelite = &report.kubelite;
+    let rejected = kubelite.rejected.iter().find(|r| !r.ignored)?;
+    let names: Vec<String> = report.modules.iter().map(|m| m.name.clone()).collect();
+    let cause = Cause::KubeliteCommandRejected {
+        command: rejected.command.clone(),
+        reason: rejected.reason.clone(),
+    };
+    kubelite.unit_exists.then(|| Failure::of_all(&names, cause))
+}
+
+/// The module `module_blacklist=` denies, of those `module` resolves to.
+fn denied_on_cmdline(module: &ModuleReport, kernel: &Kernel) -> Option<String> {
+    module
+        .resolved
+        .iter()
+        .find(|m| kernel.module_blacklist.contains(m))
+        .cloned()
+}
+
+fn loaded_not_ready(paths: &[PathState]) -> Cause {
+    let missing: Vec<String> = paths
+        .iter()
+        .filter(|p| !p.present)
+        .map(|p| p.path.display().to_string())
+        .collect();
+    let coming = paths.iter().any(|p| p.value.as_deref() == Some("coming"));
+    Cause::LoadedNotReady {
+        missing: missing.join(", "),
+        coming,
+    }
+}
+
+fn blacklisted(module: &ModuleReport) -> Cause {
+    let by_alias = !module
+        .resolved
+        .contains(&normalize_module_name(&module.name));
+    let at = if module.blacklisted_at.is_empty() {
+        "modprobe.d".to_string()
+    } else {
+        crate::check::report::location_list(&module.blacklisted_at)
+    };
+    Cause::Blacklisted {
+        at,
+        resolved: by_alias.then(|| module.resolved.join(" ")),
+    }
+}
