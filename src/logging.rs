@@ -29,6 +29,9 @@ pub mod message_id {
     pub const LOADED: &str = "1fa7a327c9b64387b939cd571f4f7bc5";
     /// The readiness paths did not appear before the timeout.
     pub const TIMED_OUT: &str = "7a6a60d4fc50499599b2229f6549a519";
+    /// Loading (libkmod reading its files, an install command, a module's
+    /// init) had not finished when the timeout ran out.
+    pub const LOAD_TIMED_OUT: &str = "563b7fe280134e8f89f5c39073a29df2";
     /// A module could not be found or loaded.
     pub const LOAD_FAILED: &str = "2bd8559d3e8a48dd9383593d3debc3b3";
     /// A module blacklisted by name in modprobe.d was loaded anyway.

@@ -303,6 +303,28 @@ fn timeout_is_logged_with_its_message_id() {
 }
 
 #[test]
+fn a_load_that_outlasts_the_timeout_has_its_own_message_id() {
+    let Some((out, entries)) = run_with_journal(
+        "install-outlasts-timeout",
+        &["--timeout", "300ms", "krtest_inst"],
+        Journal::Listening,
+    ) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    let timed_out = find(&entries, "563b7fe280134e8f89f5c39073a29df2");
+    assert_eq!(timed_out["PRIORITY"], "3");
+    assert_eq!(timed_out["KMOD_MODULE"], "krtest_inst");
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e.get("MESSAGE_ID").map(String::as_str)
+                == Some("7a6a60d4fc50499599b2229f6549a519")),
+        "a load still running is not 'the files did not appear': {entries:?}"
+    );
+}
+
+#[test]
 fn missing_journal_falls_back_to_stderr() {
     let Some((out, entries)) =
         run_with_journal("already-ready", &["nf_conntrack"], Journal::Missing)

@@ -120,6 +120,31 @@ pub enum Cause {
     },
 }
 
+/// The journal entry a failure is logged as; each has its own `MESSAGE_ID`.
+#[derive(Clone, Copy)]
+enum Entry {
+    /// Not found, or could not be loaded.
+    LoadFailed,
+    /// Loaded, but the readiness paths did not appear in time.
+    WaitTimedOut,
+    /// Loading itself (an install command, a module's init) outlasted the
+    /// timeout.
+    LoadTimedOut,
+    /// A signal ended the wait.
+    Interrupted,
+}
+
+impl Entry {
+    fn message_id(self) -> &'static str {
+        match self {
+            Entry::LoadFailed => message_id::LOAD_FAILED,
+            Entry::WaitTimedOut => message_id::TIMED_OUT,
+            Entry::LoadTimedOut => message_id::LOAD_TIMED_OUT,
+            Entry::Interrupted => message_id::INTERRUPTED,
+        }
+    }
+}
+
 /// What loading was doing when the timeout ran out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoadStep {
@@ -151,28 +176,41 @@ pub struct Failure {
 impl Cause {
     /// The status kmod-ready exits with for this cause.
     pub fn status(&self) -> Status {
+        self.class().0
+    }
+
+    /// The exit status and the journal entry of each cause. Causes only
+    /// `check` finds are never logged; they are counted as failures.
+    fn class(&self) -> (Status, Entry) {
         use Cause::*;
+        use Entry::{Interrupted as INTERRUPTED, LoadFailed as LOAD_FAILED};
+        use Entry::{LoadTimedOut as LOAD_TIMED_OUT, WaitTimedOut as TIMED_OUT};
         match self {
-            ModuleDirMissing { .. } | NotFound { .. } | LibkmodMissing { .. } | ContextFailed => {
-                Status::Unavailable
+            ModuleDirMissing { .. } | NotFound { .. } | KernelWithoutModules { .. } => {
+                (Status::Unavailable, LOAD_FAILED)
             }
-            NoModuleSupport { .. } | BadFormat { .. } | UnknownSymbol { .. } | InsertFailed => {
-                Status::Unavailable
+            LibkmodMissing { .. } | ContextFailed | NoModuleSupport { .. } | BadFormat { .. } => {
+                (Status::Unavailable, LOAD_FAILED)
             }
-            NotLoaded { .. } => Status::Unavailable,
+            UnknownSymbol { .. } | InsertFailed | NotLoaded { .. } => {
+                (Status::Unavailable, LOAD_FAILED)
+            }
             LookupFailed { .. } | BlacklistedAlias { .. } | InstallLineFailed { .. } => {
-                Status::BadConfig
+                (Status::BadConfig, LOAD_FAILED)
             }
-            Blacklisted { .. } | KubeliteOverrideReset { .. } => Status::BadConfig,
+            Blacklisted { .. } | KubeliteOverrideReset { .. } | ConfigNotRegular { .. } => {
+                (Status::BadConfig, LOAD_FAILED)
+            }
             Container { .. } | DeniedOnCommandLine { .. } | NoCapSysModule | ModulesDisabled => {
-                Status::NotPermitted
+                (Status::NotPermitted, LOAD_FAILED)
             }
-            Lockdown { .. } | KernelRefused | SignatureRejected => Status::NotPermitted,
-            TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } => Status::TimedOut,
-            LoadTimedOut { .. } => Status::TimedOut,
-            KubeliteCommandRejected { .. } => Status::Usage,
-            KernelWithoutModules { .. } => Status::Unavailable,
-            ConfigNotRegular { .. } => Status::BadConfig,
+            Lockdown { .. } | KernelRefused | SignatureRejected => {
+                (Status::NotPermitted, LOAD_FAILED)
+            }
+            TimedOut { .. } | LoadedNotReady { .. } => (Status::TimedOut, TIMED_OUT),
+            Interrupted { .. } => (Status::TimedOut, INTERRUPTED),
+            LoadTimedOut { .. } => (Status::TimedOut, LOAD_TIMED_OUT),
+            KubeliteCommandRejected { .. } => (Status::Usage, LOAD_FAILED),
         }
     }
 
@@ -264,24 +302,26 @@ impl Failure {
         }
         let module = self.modules.join(" ");
         let module = module.as_str();
-        match self.cause {
-            Cause::TimedOut { .. } | Cause::LoadTimedOut { .. } => log::error!(
-                MESSAGE_ID = message_id::TIMED_OUT,
-                KMOD_MODULE = module,
-                KMOD_ELAPSED_USEC = elapsed_usec;
-                "{message}"
-            ),
-            Cause::Interrupted { .. } => log::warn!(
-                MESSAGE_ID = message_id::INTERRUPTED,
-                KMOD_MODULE = module,
-                KMOD_ELAPSED_USEC = elapsed_usec;
-                "{message}"
-            ),
-            _ => log::error!(
-                MESSAGE_ID = message_id::LOAD_FAILED,
+        let entry = self.cause.class().1;
+        let id = entry.message_id();
+        match entry {
+            Entry::LoadFailed => log::error!(
+                MESSAGE_ID = id,
                 KMOD_MODULE = module,
                 ERRNO = self.errno(),
                 KMOD_KERNEL_RELEASE = release;
+                "{message}"
+            ),
+            Entry::Interrupted => log::warn!(
+                MESSAGE_ID = id,
+                KMOD_MODULE = module,
+                KMOD_ELAPSED_USEC = elapsed_usec;
+                "{message}"
+            ),
+            Entry::WaitTimedOut | Entry::LoadTimedOut => log::error!(
+                MESSAGE_ID = id,
+                KMOD_MODULE = module,
+                KMOD_ELAPSED_USEC = elapsed_usec;
                 "{message}"
             ),
         }
@@ -291,7 +331,7 @@ impl Failure {
 pub mod classify;
 mod wording;
 
-pub use wording::INSTALL_LIBKMOD;
+pub use wording::{container_note, libkmod_unavailable, Warning};
 
 #[cfg(test)]
 mod tests;

@@ -4,8 +4,9 @@
 use std::path::Path;
 
 use crate::cause::classify::{self, Found};
+use crate::cause::libkmod_unavailable;
 use crate::kubelite::Kubelite;
-use crate::libkmod::{Context, Libkmod, LIBRARY};
+use crate::libkmod::{Context, Libkmod};
 use crate::modprobe_d::{self, Location};
 use crate::readiness::{sys_module_dir, Requirement};
 use crate::system::{
@@ -89,7 +90,7 @@ fn kernel(facts: &Facts) -> Kernel {
 fn libkmod_state(error: Option<&libloading::Error>) -> LibkmodState {
     LibkmodState {
         available: error.is_none(),
-        error: error.map(|err| format!("cannot load {LIBRARY}: {err}")),
+        error: error.map(|err| libkmod_unavailable(&err.to_string())),
         reason: error.map(ToString::to_string),
     }
 }

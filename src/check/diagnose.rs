@@ -3,7 +3,7 @@
 //! that are true but do not block.
 
 use crate::cause::classify::{not_ready, rejected_command};
-use crate::cause::{Cause, Failure, INSTALL_LIBKMOD};
+use crate::cause::{Cause, Failure, Warning};
 use crate::system::Facts;
 
 use super::report::*;
@@ -51,7 +51,7 @@ fn warnings(report: &Report, failure: Option<&Failure>) -> Vec<String> {
         .error
         .as_ref()
         .filter(|_| !cause_names_libkmod)
-        .map(|error| format!("{error}: kmod-ready cannot load modules ({INSTALL_LIBKMOD})"));
+        .map(|error| Warning::LibkmodMissing { error }.text());
     let lockdown = failure.and_then(|f| lockdown_warning(report, f));
     [kubelite, libkmod, lockdown]
         .into_iter()
@@ -64,21 +64,12 @@ fn kubelite_warning(report: &Report) -> Option<String> {
     if !kubelite.unit_exists {
         None
     } else if let Some(file) = &kubelite.reset_by {
-        Some(format!(
-            "{} resets ExecStartPre=, so kmod-ready no longer runs before kubelite",
-            file.display()
-        ))
+        Some(Warning::KubeliteReset { file }.text())
     } else if let Some(rejected) = kubelite.rejected.first() {
-        Some(format!(
-            "ExecStartPre= `{}` would exit 64 ({}), and systemd ignores it (`-`)",
-            rejected.command, rejected.reason
-        ))
+        let (command, reason) = (&rejected.command, &rejected.reason);
+        Some(Warning::CommandIgnored { command, reason }.text())
     } else if !kubelite.runs_kmod_ready && !kubelite.unit_files_unread {
-        Some(
-            "no ExecStartPre= runs kmod-ready before kubelite: reinstall kmod-ready for its \
-             drop-in"
-                .to_string(),
-        )
+        Some(Warning::NothingBeforeKubelite.text())
     } else {
         None
     }

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::cause::container_note;
 use crate::kubelite::{Kubelite, DROP_IN, PROXY_ERROR};
 use crate::libkmod::LIBRARY;
 use crate::logging::escape_controls;
@@ -142,11 +143,7 @@ fn render_system(out: &mut Out, report: &Report) {
         );
     }
     match &report.container {
-        Some(kind) => out.field(
-            "container",
-            Tone::Warn,
-            &format!("{kind}: only the host can load modules (LXD: linux.kernel_modules)"),
-        ),
+        Some(kind) => out.field("container", Tone::Warn, &container_note(kind)),
         None => out.field("container", Tone::Plain, "none"),
     }
     match (&report.libkmod.error, &report.blocking_config) {
