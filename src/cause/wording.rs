@@ -119,14 +119,10 @@ impl Cause {
                 ),
                 format!("ask for {target} by name, or remove the blacklist line"),
             ),
-            Cause::DeniedOnCommandLine { denied } => Wording::logged_as(
+            Cause::DeniedOnCommandLine { denied } => Wording::reason_fix(
                 format!("module_blacklist={denied} is on the kernel command line"),
-                "remove it from GRUB_CMDLINE_LINUX in /etc/default/grub, `update-grub`, reboot",
-                format!(
-                    "module_blacklist= on the kernel command line denies {denied}: remove it \
-                     from the boot loader's command line (GRUB_CMDLINE_LINUX in \
-                     /etc/default/grub, then update-grub) and reboot"
-                ),
+                "remove it from the boot loader's command line (GRUB: GRUB_CMDLINE_LINUX in \
+                 /etc/default/grub, then `update-grub`) and reboot",
             ),
             Cause::NoCapSysModule => Wording::reason_fix(
                 "this process lacks CAP_SYS_MODULE".into(),
