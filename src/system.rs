@@ -232,14 +232,34 @@ fn uname_release() -> Option<String> {
         .and_then(|u| u.release().to_str().map(str::to_string))
 }
 
-/// The modules that `module_blacklist=` on the kernel command line forbids;
-/// the kernel refuses them with EPERM whatever modprobe.d says.
+/// The modules that `module_blacklist=` on the kernel command line forbids,
+/// read as the kernel reads it (kernel/module/main.c): a `charp` core
+/// parameter, so the last occurrence replaces the others, its name matched
+/// with `-` and `_` alike, and each name compared byte for byte with the
+/// module's (whose kernel name has `_`): `br-netfilter` there denies nothing.
 pub fn cmdline_module_blacklist(cmdline: &[u8]) -> Vec<String> {
-    cmdline_module_list(cmdline, "module_blacklist")
+    let last = cmdline_words(cmdline).into_iter().rev().find_map(|word| {
+        let (name, value) = split_param(&word)?;
+        (name == "module_blacklist").then(|| value.to_vec())
+    });
+    last.unwrap_or_default()
+        .split(|&b| b == b',')
+        .filter(|name| !name.is_empty())
+        .map(|name| String::from_utf8_lossy(name).into_owned())
+        .collect()
+}
+
+/// A `NAME=VALUE` kernel parameter, its name with `-` read as `_` (the
+/// kernel's `parameq`).
+fn split_param(word: &[u8]) -> Option<(String, &[u8])> {
+    let at = word.iter().position(|&b| b == b'=')?;
+    let name = String::from_utf8_lossy(&word[..at]).replace('-', "_");
+    Some((name, &word[at + 1..]))
 }
 
 /// The module names of every `KEY=a,b,c` word on a kernel command line
-/// (`module_blacklist`, or libkmod's `modprobe.blacklist`), normalised.
+/// (libkmod's `modprobe.blacklist`, which adds up every occurrence),
+/// normalised.
 pub(crate) fn cmdline_module_list(cmdline: &[u8], key: &str) -> Vec<String> {
     cmdline_words(cmdline)
         .iter()
@@ -308,12 +328,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cmdline_blacklist_is_read_with_quotes() {
-        let cmdline = br#"BOOT_IMAGE=/vmlinuz root=UUID=x "module_blacklist=nf_conntrack,nouveau" quiet module_blacklist=br-netfilter"#;
+    fn cmdline_blacklist_is_read_as_the_kernel_reads_it() {
+        let cmdline =
+            br#"BOOT_IMAGE=/vmlinuz root=UUID=x "module_blacklist=nf_conntrack,nouveau" quiet"#;
         assert_eq!(
             cmdline_module_blacklist(cmdline),
-            vec!["nf_conntrack", "nouveau", "br_netfilter"]
+            vec!["nf_conntrack", "nouveau"]
         );
+        // The last one wins; its name may be spelt with `-`; the names in it
+        // are compared exactly, so `br-netfilter` stays as written.
+        let cmdline = b"module_blacklist=nf_conntrack module-blacklist=br-netfilter,,x";
+        assert_eq!(cmdline_module_blacklist(cmdline), vec!["br-netfilter", "x"]);
         assert!(cmdline_module_blacklist(b"quiet splash").is_empty());
         assert_eq!(
             cmdline_words(br#"a="b c" d"#),
