@@ -271,28 +271,39 @@ pub fn normalise(text: &str, root: &Path) -> String {
     out
 }
 
-/// Compares `actual` with the golden file `dir/name`; with
-/// `KMOD_READY_BLESS=1` writes it instead (review the diff before
-/// committing it).
+/// Whether this run writes golden files instead of comparing them.
+pub fn blessing() -> bool {
+    std::env::var_os("KMOD_READY_BLESS").is_some_and(|v| v == "1")
+}
+
+/// Compares `actual` with the golden file `dir/name`, showing a mismatch as
+/// a unified diff; with `KMOD_READY_BLESS=1` writes it instead (review the
+/// diff before committing it).
 pub fn golden(dir: &Path, name: &str, actual: &str) -> Result<(), String> {
     let path = dir.join(name);
-    if std::env::var_os("KMOD_READY_BLESS").is_some_and(|v| v == "1") {
+    if blessing() {
         fs::write(&path, actual).unwrap();
         return Ok(());
     }
-    let expected = fs::read_to_string(&path).unwrap_or_default();
+    let shown = path
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(&path)
+        .display()
+        .to_string();
+    let Ok(expected) = fs::read_to_string(&path) else {
+        return Err(format!(
+            "no {shown}: write it with KMOD_READY_BLESS=1 and review it"
+        ));
+    };
     if expected == actual {
         return Ok(());
     }
-    let first = expected
-        .lines()
-        .zip(actual.lines())
-        .position(|(e, a)| e != a)
-        .unwrap_or(expected.lines().count().min(actual.lines().count()));
-    Err(format!(
-        "{name} differs from line {}; expected:\n{expected}\ngot:\n{actual}",
-        first + 1
-    ))
+    let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
+        .unified_diff()
+        .context_radius(3)
+        .header(&shown, "actual output")
+        .to_string();
+    Err(format!("{name} differs:\n{diff}"))
 }
 
 /// The expected exit status of a case (its `status` file), compared with
