@@ -1,4 +1,4 @@
-//! `kmod-ready check` on hostile inputs (issue 13): files that are FIFOs,
+//! `kmod-ready check` on hostile inputs: files that are FIFOs,
 //! devices or unreadable are listed under `skipped` with the reason, never
 //! read (or hung on), never read as empty; bytes from outside never reach
 //! the terminal raw.
