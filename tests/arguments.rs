@@ -40,7 +40,7 @@ proptest! {
 
     #[test]
     fn any_arguments_exit_with_a_documented_status(args in proptest::collection::vec(argument(), 0..6)) {
-        let root = FixtureRoot::new("empty-root");
+        let root = FixtureRoot::empty("empty-root");
         let out = root.command().arg("--timeout=300ms").args(&args).output().unwrap();
         let err = stderr(&out);
         prop_assert!(!err.contains("panicked"), "{:?}: {}", args, err);

@@ -1,18 +1,6 @@
-//! `kmod-ready check` against fixture trees. Each directory under
-//! tests/check-fixtures is a case: `root/` stands in for `/`, `args` holds
-//! the arguments after `check` (one a line, often none), `status` the exit
-//! status, `expected.txt` the whole human report and `expected.json` the
-//! whole JSON report (golden files, normalised as tests/fixtures' are; see
-//! [`common::normalise`]).
-//!
-//! Module trees are indexed by the real depmod and looked up by the real
-//! libkmod. Most `.ko` files are text (check never loads anything); the two
-//! of the `loadable` case are tiny ELF objects made with `gcc -c` (one
-//! exports a symbol in `__ksymtab_strings`, the other uses it), so that
-//! depmod records a dependency.
-//!
-//! `KMOD_READY_BLESS=1 cargo test --test check` rewrites the golden files
-//! from the current output; review the diff before committing it.
+//! `kmod-ready check` on the cases of tests/check-fixtures, compared with
+//! their golden files, and what a report must look like whatever the case.
+//! How a case is laid out and how to add or bless one: tests/README.md.
 
 mod common;
 
@@ -20,9 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::FixtureRoot;
-
-const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/check-fixtures");
+use common::{FixtureRoot, CHECK_CASES};
 
 /// Runs `kmod-ready check ARGS` against the fixture root.
 fn check(root: &FixtureRoot, args: &[&str]) -> Output {
@@ -51,9 +37,9 @@ fn report_shape(out: &Output, text: &str) -> Vec<String> {
 }
 
 fn run_case(case: &str) -> Result<(), String> {
-    let dir = Path::new(CASES).join(case);
-    let root = FixtureRoot::from_cases(CASES, case);
-    let args = common::case_lines(&dir, "args");
+    let dir = CHECK_CASES.case_dir(case);
+    let root = FixtureRoot::from_cases(&CHECK_CASES, case);
+    let args = common::case_lines(&dir, common::ARGS);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let human = check(&root, &args);
     let text = common::normalise(&String::from_utf8_lossy(&human.stdout), &root.path);
@@ -78,17 +64,12 @@ fn run_case(case: &str) -> Result<(), String> {
 
 #[test]
 fn check_fixture_cases() {
-    let cases = common::case_names(CASES);
-    assert!(
-        cases.len() >= 17,
-        "check fixture cases went missing: {cases:?}"
-    );
-    common::assert_cases(&cases, run_case);
+    CHECK_CASES.assert_cases(run_case);
 }
 
 #[test]
 fn usage_errors_exit_64_with_one_line() {
-    let root = FixtureRoot::from_cases(CASES, "usage");
+    let root = FixtureRoot::empty("usage");
     for args in [
         &["--bogus"][..],
         &["a/b"],
@@ -123,7 +104,7 @@ fn colour_only_on_a_terminal_without_no_color() {
             "no /usr/bin/script (Debian package bsdutils)",
         );
     }
-    let root = FixtureRoot::from_cases(CASES, "colour");
+    let root = FixtureRoot::empty("colour");
     let run = |no_color: Option<&str>| {
         let mut command = Command::new("/usr/bin/script");
         command
@@ -165,7 +146,7 @@ fn colour_only_on_a_terminal_without_no_color() {
 /// check changes nothing: the fixture tree is byte for byte the same after.
 #[test]
 fn check_writes_nothing() {
-    let root = FixtureRoot::from_cases(CASES, "loadable");
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "loadable");
     let before = snapshot(&root.path);
     assert_eq!(check(&root, &[]).status.code(), Some(1));
     assert_eq!(

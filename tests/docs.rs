@@ -2,8 +2,9 @@
 //! schema in kmod-ready-check(8) agree (every key the program emits, run on
 //! every check-fixtures case, is documented, and every key documented is
 //! emitted), the command lines they show are ones the program takes, and the
-//! README stays short. The exit-status table is checked beside its source,
-//! in src/status/tests.rs.
+//! README stays short, and tests/README.md names exactly the marker files
+//! the test harness reads. The exit-status table is checked beside its
+//! source, in src/status/tests.rs.
 
 mod common;
 
@@ -12,7 +13,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/check-fixtures");
+use common::CHECK_CASES;
+
 const MAN_PAGE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/packaging/man/kmod-ready-check.8.md"
@@ -49,9 +51,9 @@ fn walk(value: &Value, path: &str, keys: &mut BTreeSet<String>, containers: &mut
 /// The leaf keys `check --json` emits over every fixture case.
 fn emitted() -> BTreeSet<String> {
     let (mut keys, mut containers) = (BTreeSet::new(), BTreeSet::new());
-    for case in common::case_names(CASES) {
-        let root = common::FixtureRoot::from_cases(CASES, &case);
-        let args = common::case_lines(&Path::new(CASES).join(&case), "args");
+    for case in CHECK_CASES.case_names() {
+        let root = common::FixtureRoot::from_cases(&CHECK_CASES, &case);
+        let args = common::case_lines(&CHECK_CASES.case_dir(&case), common::ARGS);
         let out = common::kmod_ready()
             .env("KMOD_READY_ROOT", &root.path)
             .args(["check", "--json"])
@@ -185,4 +187,49 @@ fn documented_command_lines_are_accepted() {
     // The three of kmod-ready(8)'s EXAMPLES, and the README's and
     // kmod-ready-check(8)'s `check`.
     assert!(shown >= 5, "found only {shown} command lines");
+}
+
+/// The markers tests/README.md documents: the first `code` of each item of
+/// its "Markers" section.
+fn documented_markers(guide: &str) -> BTreeSet<String> {
+    let (_, section) = guide
+        .split_once("\n## Markers\n")
+        .expect("tests/README.md has a \"## Markers\" section");
+    let section = section.split("\n## ").next().unwrap();
+    section
+        .lines()
+        .filter_map(|line| line.strip_prefix("- `"))
+        .filter_map(|item| item.split_once('`'))
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
+/// tests/README.md documents every marker file the harness reads and no
+/// other, and names the files every case holds.
+#[test]
+fn test_guide_names_the_markers_the_harness_reads() {
+    let guide = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/README.md");
+    let guide = std::fs::read_to_string(guide).unwrap();
+    let read: BTreeSet<String> = common::SUITES
+        .iter()
+        .flat_map(|suite| suite.markers.iter().map(|m| m.to_string()))
+        .collect();
+    let documented = documented_markers(&guide);
+    let undocumented: Vec<&String> = read.difference(&documented).collect();
+    let unread: Vec<&String> = documented.difference(&read).collect();
+    assert!(
+        undocumented.is_empty() && unread.is_empty(),
+        "tests/README.md: markers not documented {undocumented:?}, documented but read by no test {unread:?}"
+    );
+    for file in common::SUITES.iter().flat_map(|suite| suite.files()) {
+        let shown = if file == common::ROOT_DIR {
+            format!("`{file}/`")
+        } else {
+            format!("`{file}`")
+        };
+        assert!(
+            guide.contains(&shown),
+            "tests/README.md does not name {shown}"
+        );
+    }
 }

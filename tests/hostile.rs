@@ -1,6 +1,6 @@
-//! Hostile input and faults (issue 13): what must end on time with the
-//! right status whatever the system does: slow `install` commands, FIFOs
-//! where files should be, a stderr nobody reads.
+//! Hostile input and faults: whatever the system does (an `install` command
+//! that never ends, FIFOs where files should be, a stderr nobody reads),
+//! kmod-ready ends within its timeout with the status that says why.
 
 mod common;
 
@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use common::{stderr, FixtureRoot};
 
-/// How late past its timeout a run may end (the issue's bound).
+/// How late past its `--timeout` a run may end: it stops waiting at the
+/// deadline, not at its next poll or when an install command ends.
 const SLACK: Duration = Duration::from_millis(100);
 
 /// Runs `command` (stderr as set, else inherited), killing it if it is

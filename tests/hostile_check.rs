@@ -1,4 +1,4 @@
-//! `kmod-ready check` on hostile inputs (issue 13): files that are FIFOs,
+//! `kmod-ready check` on hostile inputs: files that are FIFOs,
 //! devices or unreadable are listed under `skipped` with the reason, never
 //! read (or hung on), never read as empty; bytes from outside never reach
 //! the terminal raw.
@@ -10,9 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::FixtureRoot;
-
-const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/check-fixtures");
+use common::{FixtureRoot, CHECK_CASES};
 
 /// Runs `command`, killed after 10 s so that a hang fails the test.
 fn run_bounded(mut command: Command) -> Output {
@@ -48,7 +46,7 @@ fn skipped(report: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn fifo_and_device_configs_are_skipped_not_read() {
-    let root = FixtureRoot::from_cases(CASES, "blacklisted");
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "blacklisted");
     let modprobe_d = root.path.join("etc/modprobe.d");
     let fifo = std::ffi::CString::new(modprobe_d.join("wedge.conf").to_str().unwrap()).unwrap();
     // SAFETY: a NUL-terminated path.
@@ -89,7 +87,7 @@ fn make_unreadable(root: &FixtureRoot, path: &str) {
 
 #[test]
 fn unreadable_inputs_are_listed_not_read_as_empty() {
-    let root = FixtureRoot::from_cases(CASES, "ready");
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "ready");
     let drop_in =
         "/usr/lib/systemd/system/snap.microk8s.daemon-kubelite.service.d/50-kmod-ready.conf";
     make_unreadable(&root, drop_in);
@@ -111,7 +109,7 @@ fn unreadable_inputs_are_listed_not_read_as_empty() {
 
 #[test]
 fn terminal_escapes_from_files_are_not_printed_raw() {
-    let root = FixtureRoot::from_cases(CASES, "ready-override");
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "ready-override");
     let override_conf = Path::new("etc/systemd/system/snap.microk8s.daemon-kubelite.service.d");
     std::fs::write(
         root.path.join(override_conf).join("override.conf"),
@@ -129,7 +127,7 @@ fn terminal_escapes_from_files_are_not_printed_raw() {
 
 #[test]
 fn long_lists_are_capped_with_a_count_of_the_rest() {
-    let root = FixtureRoot::from_cases(CASES, "blacklisted");
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "blacklisted");
     let lines = "blacklist nf_conntrack\n".repeat(25);
     std::fs::write(root.path.join("etc/modprobe.d/many.conf"), lines).unwrap();
     let out = run_bounded(root.check_command(&["--json"]));
@@ -149,7 +147,7 @@ fn long_lists_are_capped_with_a_count_of_the_rest() {
 
 #[test]
 fn output_errors_exit_74_with_a_message() {
-    let root = FixtureRoot::from_cases(CASES, "ready");
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "ready");
     let full = std::fs::File::create("/dev/full").unwrap();
     let mut command = root.check_command(&[]);
     let out = command
@@ -191,7 +189,7 @@ fn output_errors_exit_74_with_a_message() {
 
 #[test]
 fn json_never_contradicts_itself_for_a_coming_module() {
-    let root = FixtureRoot::from_cases(CASES, "ready");
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "ready");
     let module = root.path.join("sys/module/krtest_coming");
     std::fs::create_dir_all(&module).unwrap();
     std::fs::write(module.join("initstate"), "coming\n").unwrap();
@@ -210,7 +208,7 @@ fn json_never_contradicts_itself_for_a_coming_module() {
 
 #[test]
 fn a_huge_initstate_is_not_read_whole() {
-    let root = FixtureRoot::from_cases(CASES, "ready");
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "ready");
     let module = root.path.join("sys/module/krtest_big");
     std::fs::create_dir_all(&module).unwrap();
     let initstate = std::fs::File::create(module.join("initstate")).unwrap();
@@ -228,7 +226,7 @@ fn a_huge_initstate_is_not_read_whole() {
 
 #[test]
 fn a_fifo_as_initstate_does_not_hang_check() {
-    let root = FixtureRoot::from_cases(CASES, "ready");
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "ready");
     let module = root.path.join("sys/module/krtest_fifo");
     std::fs::create_dir_all(&module).unwrap();
     let fifo = std::ffi::CString::new(module.join("initstate").to_str().unwrap()).unwrap();

@@ -9,7 +9,224 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_kmod-ready");
-pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+// The marker files: an empty file, or one holding a word, in a case
+// directory that changes how its case runs (tests/README.md, "Markers",
+// says what each stands for and why).
+
+/// A case without /proc/modules: a kernel built without module support.
+pub const NO_MODULE_SUPPORT: &str = "no-module-support";
+/// The errno the "kernel" answers to init_module and finit_module.
+pub const REFUSE: &str = "refuse";
+/// Run without CAP_SYS_MODULE in the bounding set.
+pub const DROP_CAP_SYS_MODULE: &str = "drop-cap-sys-module";
+
+/// The directory of a case that stands for `/`.
+pub const ROOT_DIR: &str = "root";
+/// The command line of a case, one argument a line.
+pub const ARGS: &str = "args";
+/// The exit status of a case: a golden file of every suite.
+pub const STATUS: &str = "status";
+
+/// A directory of fixture cases: each subdirectory is a case holding
+/// `root/`, `args`, `status`, its golden files and the markers its harness
+/// reads, and nothing else (tests/README.md, "A case").
+pub struct Suite {
+    pub dir: &'static str,
+    /// The golden files of each case, `status` first.
+    pub goldens: &'static [&'static str],
+    /// The marker files its harness reads.
+    pub markers: &'static [&'static str],
+}
+
+/// `kmod-ready MODULE...` (tests/fixtures.rs).
+pub const LOAD_CASES: Suite = Suite {
+    dir: concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"),
+    goldens: &[STATUS, "expected.stderr"],
+    markers: &[NO_MODULE_SUPPORT, REFUSE, DROP_CAP_SYS_MODULE],
+};
+
+/// `kmod-ready check` (tests/check.rs): it loads nothing, so it has no use
+/// for the markers that stand in for a kernel refusing a module.
+pub const CHECK_CASES: Suite = Suite {
+    dir: concat!(env!("CARGO_MANIFEST_DIR"), "/tests/check-fixtures"),
+    goldens: &[STATUS, "expected.txt", "expected.json"],
+    markers: &[NO_MODULE_SUPPORT],
+};
+
+/// Every suite, for the tests that look at all their cases or markers.
+pub const SUITES: [&Suite; 2] = [&LOAD_CASES, &CHECK_CASES];
+
+impl Suite {
+    /// The suite's directory, from the top of the source tree.
+    fn shown(&self) -> &str {
+        self.dir
+            .strip_prefix(concat!(env!("CARGO_MANIFEST_DIR"), "/"))
+            .unwrap_or(self.dir)
+    }
+
+    /// The directory of the case `case`.
+    pub fn case_dir(&self, case: &str) -> PathBuf {
+        Path::new(self.dir).join(case)
+    }
+
+    /// Every subdirectory, sorted: none is left out for lacking a file, so a
+    /// broken case fails instead of disappearing.
+    pub fn case_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.dir)
+            .unwrap_or_else(|err| panic!("{}: {err}", self.dir))
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The text of the marker `name` of the case in `case_dir`, if it has
+    /// it. Only a marker the suite lists may be read, so that the list
+    /// (and tests/README.md, which a test compares with it) stays whole.
+    pub fn marker(&self, case_dir: &Path, name: &str) -> Option<String> {
+        assert!(
+            self.markers.contains(&name),
+            "{name} is not a marker of {}: add it to the suite's markers and tests/README.md",
+            self.shown()
+        );
+        fs::read_to_string(case_dir.join(name)).ok()
+    }
+
+    /// The files every case of the suite holds (`root` a directory).
+    pub fn files(&self) -> Vec<&'static str> {
+        [ROOT_DIR, ARGS]
+            .into_iter()
+            .chain(self.goldens.iter().copied())
+            .collect()
+    }
+
+    /// What is wrong with the files of a case; the golden files may be
+    /// missing while blessing, which writes them.
+    pub fn layout_errors(&self, case: &str) -> Vec<String> {
+        let dir = self.case_dir(case);
+        if !dir.is_dir() {
+            return vec!["not a directory: each entry of the suite is a case".to_string()];
+        }
+        let mut errors = Vec::new();
+        let required: Vec<&str> = if blessing() {
+            vec![ARGS]
+        } else {
+            std::iter::once(ARGS)
+                .chain(self.goldens.iter().copied())
+                .collect()
+        };
+        for name in required {
+            if !dir.join(name).is_file() {
+                errors.push(format!("no {name} file{}", missing_hint(name)));
+            }
+        }
+        let known: Vec<&str> = self
+            .files()
+            .into_iter()
+            .chain(self.markers.iter().copied())
+            .collect();
+        for entry in fs::read_dir(&dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if !known.contains(&name.as_str()) {
+                errors.push(format!(
+                    "stray {name}: a case of {} holds only {}",
+                    self.shown(),
+                    known.join(", ")
+                ));
+            }
+        }
+        let root = dir.join(ROOT_DIR);
+        if root.is_dir() {
+            errors.extend(unstorable(&root, Path::new(ROOT_DIR)));
+        } else {
+            errors.push("no root/ directory (the case's stand-in for /)".to_string());
+        }
+        errors
+    }
+
+    /// Checks every case's layout and that each marker the suite lists is
+    /// held by some case, runs every case, then fails naming each case
+    /// that failed and why.
+    pub fn assert_cases(&self, run: impl Fn(&str) -> Result<(), String>) {
+        let cases = self.case_names();
+        assert!(!cases.is_empty(), "{} holds no case", self.shown());
+        let mut failures: Vec<String> = Vec::new();
+        for marker in self.markers {
+            if !cases.iter().any(|c| self.case_dir(c).join(marker).exists()) {
+                failures.push(format!(
+                    "no case holds the marker {marker}: remove it from the suite's markers and tests/README.md"
+                ));
+            }
+        }
+        for case in &cases {
+            let layout = self.layout_errors(case);
+            let result = if layout.is_empty() {
+                run(case)
+            } else {
+                Err(layout.join("; "))
+            };
+            if let Err(err) = result {
+                failures.push(format!("{case}: {err}"));
+            }
+            println!("case {case}");
+        }
+        let note = if running_as_root() {
+            ""
+        } else {
+            "\n(not run as root: the cases where the kernel refuses a module expect \
+             root's CAP_SYS_MODULE; tests/README.md, \"Root, tools and skips\")"
+        };
+        assert!(
+            failures.is_empty(),
+            "{} ({} cases):\n{}{note}",
+            self.shown(),
+            cases.len(),
+            failures.join("\n")
+        );
+    }
+}
+
+/// Whether this test runs as root: /proc/self belongs to the effective user.
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+fn missing_hint(name: &str) -> &'static str {
+    match name {
+        ARGS => " (one argument a line; an empty file for none)",
+        _ => " (write it with KMOD_READY_BLESS=1 and review it)",
+    }
+}
+
+/// What git would not keep of the tree `dir` (shown as `shown`): an empty
+/// directory, or a file that is not a regular file, directory or symlink.
+/// A case that passes here with one would run differently from a clone.
+fn unstorable(dir: &Path, shown: &Path) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut entries = fs::read_dir(dir).unwrap().peekable();
+    if entries.peek().is_none() {
+        errors.push(format!(
+            "{}/ is empty, and git does not keep an empty directory: put a file in it or leave it out",
+            shown.display()
+        ));
+    }
+    for entry in entries {
+        let entry = entry.unwrap();
+        let (path, shown) = (entry.path(), shown.join(entry.file_name()));
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            errors.extend(unstorable(&path, &shown));
+        } else if !kind.is_file() && !kind.is_symlink() {
+            errors.push(format!(
+                "{} is neither a file, a directory nor a symlink, which git cannot store: make it in the test that needs it",
+                shown.display()
+            ));
+        }
+    }
+    errors
+}
 
 /// A copy of a fixture's `root/` in a fresh directory, with `@ROOT@`
 /// replaced by its path and module indexes built by the real `depmod`.
@@ -24,37 +241,50 @@ impl Drop for FixtureRoot {
 }
 
 impl FixtureRoot {
+    /// The case `case` of tests/fixtures.
     pub fn new(case: &str) -> FixtureRoot {
-        FixtureRoot::from_cases(FIXTURES, case)
+        FixtureRoot::from_cases(&LOAD_CASES, case)
     }
 
-    /// The case `case` of the fixture directory `cases`.
-    pub fn from_cases(cases: &str, case: &str) -> FixtureRoot {
-        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("kmod-ready-{case}-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        let root = FixtureRoot { path };
-        let source = Path::new(cases).join(case).join("root");
-        if source.exists() {
-            copy_tree(&source, &root.path, &root.path);
-        }
-        // A kernel with module support has /proc/modules; a case marked
-        // `no-module-support` stands for one without.
-        let modules = root.path.join("proc/modules");
-        if !Path::new(cases)
-            .join(case)
-            .join("no-module-support")
-            .exists()
-            && !modules.exists()
-        {
-            fs::create_dir_all(modules.parent().unwrap()).unwrap();
-            fs::write(modules, "").unwrap();
+    /// The case `case` of `suite`, which must exist.
+    pub fn from_cases(suite: &Suite, case: &str) -> FixtureRoot {
+        let dir = suite.case_dir(case);
+        let source = dir.join(ROOT_DIR);
+        assert!(source.is_dir(), "{}: no such case", dir.display());
+        let root = FixtureRoot::fresh(case);
+        copy_tree(&source, &root.path, &root.path);
+        if suite.marker(&dir, NO_MODULE_SUPPORT).is_none() {
+            root.add_module_support();
         }
         root.depmod();
         root
+    }
+
+    /// A root with nothing but the /proc/modules of a kernel with module
+    /// support (`label` names its directory).
+    pub fn empty(label: &str) -> FixtureRoot {
+        let root = FixtureRoot::fresh(label);
+        root.add_module_support();
+        root
+    }
+
+    fn fresh(label: &str) -> FixtureRoot {
+        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("kmod-ready-{label}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        FixtureRoot { path }
+    }
+
+    /// A kernel with module support has /proc/modules.
+    fn add_module_support(&self) {
+        let modules = self.path.join("proc/modules");
+        if !modules.exists() {
+            fs::create_dir_all(modules.parent().unwrap()).unwrap();
+            fs::write(modules, "").unwrap();
+        }
     }
 
     /// Runs `depmod -b ROOT RELEASE` for each module tree in the fixture.
@@ -229,24 +459,12 @@ pub fn errno_by_name(name: &str) -> i32 {
     }
 }
 
-/// The cases of a fixture directory: its subdirectories that hold a
-/// `status` file, sorted.
-pub fn case_names(cases: &str) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(cases)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().join("status").exists())
-        .map(|e| e.file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
-}
-
-/// The lines of the case file `name` (`args`: one argument a line); none
-/// when the file is missing.
+/// The lines of the file `name` of the case in `dir` (`args`: one
+/// argument a line); the file must exist.
 pub fn case_lines(dir: &Path, name: &str) -> Vec<String> {
-    fs::read_to_string(dir.join(name))
-        .unwrap_or_default()
+    let path = dir.join(name);
+    fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("{}: {err}", path.display()))
         .lines()
         .map(str::to_string)
         .collect()
@@ -271,56 +489,49 @@ pub fn normalise(text: &str, root: &Path) -> String {
     out
 }
 
-/// Compares `actual` with the golden file `dir/name`; with
-/// `KMOD_READY_BLESS=1` writes it instead (review the diff before
-/// committing it).
+/// Whether this run writes golden files instead of comparing them.
+pub fn blessing() -> bool {
+    std::env::var_os("KMOD_READY_BLESS").is_some_and(|v| v == "1")
+}
+
+/// Compares `actual` with the golden file `dir/name`, showing a mismatch as
+/// a unified diff; with `KMOD_READY_BLESS=1` writes it instead (review the
+/// diff before committing it).
 pub fn golden(dir: &Path, name: &str, actual: &str) -> Result<(), String> {
     let path = dir.join(name);
-    if std::env::var_os("KMOD_READY_BLESS").is_some_and(|v| v == "1") {
+    if blessing() {
         fs::write(&path, actual).unwrap();
         return Ok(());
     }
-    let expected = fs::read_to_string(&path).unwrap_or_default();
+    let shown = path
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(&path)
+        .display()
+        .to_string();
+    let Ok(expected) = fs::read_to_string(&path) else {
+        return Err(format!(
+            "no {shown}: write it with KMOD_READY_BLESS=1 and review it"
+        ));
+    };
     if expected == actual {
         return Ok(());
     }
-    let first = expected
-        .lines()
-        .zip(actual.lines())
-        .position(|(e, a)| e != a)
-        .unwrap_or(expected.lines().count().min(actual.lines().count()));
-    Err(format!(
-        "{name} differs from line {}; expected:\n{expected}\ngot:\n{actual}",
-        first + 1
-    ))
+    let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
+        .unified_diff()
+        .context_radius(3)
+        .header(&shown, "actual output")
+        .to_string();
+    Err(format!("{name} differs:\n{diff}"))
 }
 
 /// The expected exit status of a case (its `status` file), compared with
 /// the actual one; with `KMOD_READY_BLESS=1` written instead.
 pub fn golden_status(dir: &Path, actual: Option<i32>) -> Result<(), String> {
     let actual = actual.map_or("signal".to_string(), |code| code.to_string());
-    golden(dir, "status", &format!("{actual}\n")).map_err(|_| {
-        let expected = fs::read_to_string(dir.join("status")).unwrap_or_default();
+    golden(dir, STATUS, &format!("{actual}\n")).map_err(|_| {
+        let expected = fs::read_to_string(dir.join(STATUS)).unwrap_or_default();
         format!("exit status {actual}, expected {}", expected.trim())
     })
-}
-
-/// Runs every case, then fails naming each one that failed and why.
-pub fn assert_cases(cases: &[String], run: impl Fn(&str) -> Result<(), String>) {
-    let failures: Vec<String> = cases
-        .iter()
-        .filter_map(|case| run(case).err().map(|err| format!("{case}: {err}")))
-        .collect();
-    for case in cases {
-        println!("case {case}");
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
 }
 
 /// A test that cannot run here says why, on the terminal even when the
