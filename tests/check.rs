@@ -67,6 +67,47 @@ fn check_fixture_cases() {
     CHECK_CASES.assert_cases(run_case);
 }
 
+/// A ready verdict is a promise that kubelite's `ExecStartPre=` commands
+/// succeed: on every case where check says ready, each command check read
+/// must be executable there, and a kmod-ready one is run (the real binary,
+/// on the same root); only a command with systemd's `-` prefix may fail.
+#[test]
+fn a_ready_verdict_is_what_the_commands_do() {
+    CHECK_CASES.assert_cases(|case| {
+        let root = FixtureRoot::from_cases(&CHECK_CASES, case);
+        let args = common::case_lines(&CHECK_CASES.case_dir(case), common::ARGS);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = check(&root, &[&["--json"], &args[..]].concat());
+        if out.status.code() != Some(0) {
+            return Ok(());
+        }
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let commands = report["kubelite"]["exec_start_pre"].as_array().unwrap();
+        let mut errors = Vec::new();
+        for command in commands.iter().filter_map(|c| c.as_str()) {
+            let exec = kmod_ready::kubelite::parse_exec(command).unwrap();
+            let mode = fs::metadata(root.path.join(exec.path.trim_start_matches('/')))
+                .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
+            let fails = if !mode.is_ok_and(|m| m & 0o111 != 0) {
+                Some("cannot be executed".to_string())
+            } else if exec.is_kmod_ready() {
+                let run = root.command().args(&exec.argv[1..]).output().unwrap();
+                (run.status.code() != Some(0)).then(|| format!("exits {:?}", run.status.code()))
+            } else {
+                None
+            };
+            if let (Some(why), false) = (fails, exec.ignore_failure) {
+                errors.push(format!("check says ready, but `{command}` {why}"));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("\n  "))
+        }
+    });
+}
+
 #[test]
 fn usage_errors_exit_64_with_one_line() {
     let root = FixtureRoot::empty("usage");

@@ -3,10 +3,13 @@
 //! insertion; `check` asks for each module's state and, for the first one
 //! that is not ready, its cause. The words are in wording.rs.
 
+use std::path::Path;
+
 use nix::errno::Errno;
 
 use crate::check::report::{Kernel, ModuleReport, PathState, Report, State};
-use crate::readiness::kconfig_option;
+use crate::kubelite::Rejected;
+use crate::readiness::{is_present, kconfig_option, sys_module_dir, Requirement};
 use crate::system::{cmdline_module_blacklist, has_cap_sys_module, normalize_module_name, Facts};
 
 use super::{Cause, Failure};
@@ -156,18 +159,52 @@ pub fn not_ready(report: &Report, facts: &Facts, module: &ModuleReport) -> Cause
     }
 }
 
-/// The first kmod-ready `ExecStartPre=` of kubelite that would exit 64 and
-/// whose failure systemd does not ignore: kubelite would not start,
-/// whatever the modules do.
-pub fn rejected_command(report: &Report) -> Option<Failure> {
+/// The first `ExecStartPre=` of kubelite that would fail and whose failure
+/// systemd does not ignore, in the order systemd runs them: kubelite would
+/// not start, whatever the modules do. A command fails when systemd cannot
+/// execute it, when kmod-ready would refuse its arguments (exit 64), or
+/// when it waits for a path nothing it loads creates (exit 75).
+pub fn failing_command(facts: &Facts, report: &Report) -> Option<Failure> {
     let kubelite = &report.kubelite;
-    let rejected = kubelite.rejected.iter().find(|r| !r.ignored)?;
+    if !kubelite.unit_exists {
+        return None;
+    }
     let names: Vec<String> = report.modules.iter().map(|m| m.name.clone()).collect();
-    let cause = Cause::KubeliteCommandRejected {
-        command: rejected.command.clone(),
-        reason: rejected.reason.clone(),
-    };
-    kubelite.unit_exists.then(|| Failure::of_all(&names, cause))
+    let cause = kubelite.exec_start_pre.iter().find_map(|command| {
+        let of_command = |r: &&Rejected| r.command == *command && !r.ignored;
+        if let Some(unrunnable) = kubelite.unrunnable.iter().find(of_command) {
+            return Some(Cause::KubeliteCommandUnrunnable {
+                command: command.clone(),
+                reason: unrunnable.reason.clone(),
+            });
+        }
+        if let Some(rejected) = kubelite.rejected.iter().find(of_command) {
+            return Some(Cause::KubeliteCommandRejected {
+                command: command.clone(),
+                reason: rejected.reason.clone(),
+            });
+        }
+        kubelite
+            .waits_for
+            .iter()
+            .filter(|w| w.command == *command && !w.ignored)
+            .find(|w| !is_present(&facts.root, &w.path) && !made_by(&w.path, &w.modules))
+            .map(|w| Cause::WaitForNeverAppears {
+                command: command.clone(),
+                path: w.path.display().to_string(),
+            })
+    })?;
+    Some(Failure::of_all(&names, cause))
+}
+
+/// Whether loading `modules` creates `path`: one of their readiness paths,
+/// or under one's /sys/module directory.
+fn made_by(path: &Path, modules: &[String]) -> bool {
+    modules.iter().any(|module| {
+        let resolved = normalize_module_name(module);
+        path.starts_with(sys_module_dir(&resolved))
+            || Requirement::new(module).paths.iter().any(|p| p == path)
+    })
 }
 
 /// The module `module_blacklist=` denies, of those `module` resolves to.

@@ -108,6 +108,19 @@ pub enum Cause {
         command: String,
         reason: String,
     },
+    /// `check`: systemd cannot execute kubelite's `ExecStartPre=` `command`
+    /// (203/EXEC), and kubelite would not start.
+    KubeliteCommandUnrunnable {
+        command: String,
+        reason: String,
+    },
+    /// `check`: kubelite's kmod-ready `ExecStartPre=` waits for `path`,
+    /// which is missing and which none of its modules creates: it would
+    /// time out (75), and kubelite would not start.
+    WaitForNeverAppears {
+        command: String,
+        path: String,
+    },
     /// A modprobe.d file is a FIFO or a device: libkmod would block on it
     /// (or read it without end), so it is not opened.
     ConfigNotRegular {
@@ -211,6 +224,8 @@ impl Cause {
             Interrupted { .. } => (Status::TimedOut, INTERRUPTED),
             LoadTimedOut { .. } => (Status::TimedOut, LOAD_TIMED_OUT),
             KubeliteCommandRejected { .. } => (Status::Usage, LOAD_FAILED),
+            KubeliteCommandUnrunnable { .. } => (Status::Unavailable, LOAD_FAILED),
+            WaitForNeverAppears { .. } => (Status::TimedOut, TIMED_OUT),
         }
     }
 

@@ -34,6 +34,8 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Init { module: text(MODULE) } }, 75, false),
         (KubeliteCommandRejected { command: text("kmod-ready --timeout 2h x"), reason: text("too long") }, 64, false),
         (ConfigNotRegular { file: text("/etc/modprobe.d/x.conf (a FIFO)") }, 78, false),
+        (KubeliteCommandUnrunnable { command: text("/x/kmod-ready krtest_mod"), reason: text("/x/kmod-ready does not exist") }, 69, false),
+        (WaitForNeverAppears { command: text("kmod-ready --wait-for /sys/x krtest_mod"), path: text("/sys/x") }, 75, false),
         (KernelWithoutModules { release: text("6.1.0-test"), option: Some(text("CONFIG_X")) }, 69, false),
         (KernelWithoutModules { release: text("6.1.0-test"), option: None }, 69, false),
         (Interrupted { signal: text("SIGTERM"), missing: text("/sys/module/krtest_mod") }, 75, false),
@@ -63,6 +65,7 @@ fn listed(cause: &Cause) {
         TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } | Blacklisted { .. } => {}
         NotLoaded { .. } | KubeliteOverrideReset { .. } | LoadTimedOut { .. } => {}
         KubeliteCommandRejected { .. } | ConfigNotRegular { .. } => {}
+        KubeliteCommandUnrunnable { .. } | WaitForNeverAppears { .. } => {}
         KernelWithoutModules { .. } => {}
     }
 }

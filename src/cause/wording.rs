@@ -225,6 +225,27 @@ impl Cause {
                      would not start"
                 ),
             ),
+            Cause::KubeliteCommandUnrunnable { command, reason } => Wording::check_only(
+                format!(
+                    "kubelite cannot start: systemd cannot run its ExecStartPre= `{command}` \
+                     ({reason})"
+                ),
+                format!(
+                    "install what it runs, or `systemctl edit snap.microk8s.daemon-kubelite` and \
+                     correct the path (the package installs /usr/sbin/kmod-ready; e.g. \
+                     `ExecStartPre=/usr/sbin/kmod-ready {module}`)"
+                ),
+            ),
+            Cause::WaitForNeverAppears { command, path } => Wording::check_only(
+                format!(
+                    "kubelite cannot start: its ExecStartPre= `{command}` waits for {path}, which \
+                     is missing and which none of its modules creates, so it would time out"
+                ),
+                format!(
+                    "add the module that creates {path} to that command, or remove `--wait-for \
+                     {path}` (`systemctl edit snap.microk8s.daemon-kubelite`)"
+                ),
+            ),
             Cause::ConfigNotRegular { file } => Wording::reason_fix(
                 format!("{file} in modprobe.d is not a regular file, which libkmod would block on"),
                 "remove it, or make it a symlink to /dev/null to mask a file",

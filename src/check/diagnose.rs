@@ -2,7 +2,7 @@
 //! module that is not ready, the command that fixes it, and the warnings
 //! that are true but do not block.
 
-use crate::cause::classify::{not_ready, rejected_command};
+use crate::cause::classify::{failing_command, not_ready};
 use crate::cause::{Cause, Failure, Warning};
 use crate::system::Facts;
 
@@ -10,8 +10,8 @@ use super::report::*;
 
 pub fn verdict(report: &Report, facts: &Facts) -> Verdict {
     let first_not_ready = report.modules.iter().find(|m| !m.state.is_ready());
-    // A command that would exit 64 stops kubelite whatever the modules do.
-    let failure = rejected_command(report).or_else(|| {
+    // A command that would fail stops kubelite whatever the modules do.
+    let failure = failing_command(facts, report).or_else(|| {
         first_not_ready.map(|module| Failure::new(&module.name, not_ready(report, facts, module)))
     });
     let mut verdict = Verdict {
@@ -36,6 +36,8 @@ fn warnings(report: &Report, failure: Option<&Failure>) -> Vec<String> {
             f.cause,
             Cause::KubeliteOverrideReset { .. }
                 | Cause::KubeliteCommandRejected { .. }
+                | Cause::KubeliteCommandUnrunnable { .. }
+                | Cause::WaitForNeverAppears { .. }
                 | Cause::NotLoaded {
                     nothing_loads_it: true
                 }

@@ -3,7 +3,8 @@
 //! and, when it runs kmod-ready, what kmod-ready's own parser makes of them.
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 
 use crate::cli;
 
@@ -21,8 +22,11 @@ pub struct ExecCommand {
 /// What a kmod-ready command line does, as kmod-ready would parse it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum KmodReady {
-    /// It loads these modules.
-    Loads(Vec<String>),
+    /// It loads `modules`, then also waits for `wait_for`.
+    Loads {
+        modules: Vec<String>,
+        wait_for: Vec<PathBuf>,
+    },
     /// It would exit 64 with this reason.
     Rejected(String),
 }
@@ -65,12 +69,56 @@ impl ExecCommand {
         }
         let args = self.argv.iter().map(OsString::from);
         match cli::parse(args) {
-            Ok(parsed) if parsed.command.is_none() => Some(KmodReady::Loads(parsed.load.modules)),
+            Ok(parsed) if parsed.command.is_none() => Some(KmodReady::Loads {
+                modules: parsed.load.modules,
+                wait_for: parsed.load.wait_for,
+            }),
             Ok(_) => None,
-            Err(err) if cli::is_help_or_version(&err) => Some(KmodReady::Loads(Vec::new())),
+            Err(err) if cli::is_help_or_version(&err) => Some(KmodReady::Loads {
+                modules: Vec::new(),
+                wait_for: Vec::new(),
+            }),
             Err(err) => Some(KmodReady::Rejected(cli::error_reason(&err))),
         }
     }
+}
+
+/// Where systemd looks for an executable given without a directory
+/// (systemd.service(5), "Command lines").
+const EXEC_SEARCH_PATH: [&str; 6] = [
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// Why systemd could not execute `path` under `root` (it would fail the
+/// command with 203/EXEC); `None` when it can.
+pub(crate) fn not_executable(root: &crate::system::Root, path: &str) -> Option<String> {
+    let candidates: Vec<PathBuf> = if path.contains('/') {
+        vec![PathBuf::from(path)]
+    } else {
+        EXEC_SEARCH_PATH
+            .iter()
+            .map(|dir| Path::new(dir).join(path))
+            .collect()
+    };
+    let mut reason = format!("{path} does not exist");
+    for candidate in candidates {
+        let Ok(meta) = std::fs::metadata(root.path(&candidate)) else {
+            continue;
+        };
+        if !meta.is_file() {
+            reason = format!("{} is not a file", candidate.display());
+        } else if meta.permissions().mode() & 0o111 == 0 {
+            reason = format!("{} is not executable", candidate.display());
+        } else {
+            return None;
+        }
+    }
+    Some(reason)
 }
 
 /// The words of a command line: separated by spaces, tabs and newlines;
@@ -174,11 +222,11 @@ mod tests {
     fn kmod_ready_as_its_parser_reads_it() {
         let run = |value: &str| parse_exec(value).unwrap().kmod_ready();
         assert_eq!(
-            run("/usr/sbin/kmod-ready --timeout 30s \"nf_conntrack\" br_netfilter"),
-            Some(KmodReady::Loads(vec![
-                "nf_conntrack".into(),
-                "br_netfilter".into()
-            ]))
+            run("/usr/sbin/kmod-ready --timeout 30s \"nf_conntrack\" br_netfilter --wait-for /sys/x"),
+            Some(KmodReady::Loads {
+                modules: vec!["nf_conntrack".into(), "br_netfilter".into()],
+                wait_for: vec!["/sys/x".into()],
+            })
         );
         assert_eq!(run("/bin/true nf_conntrack"), None);
         let rejected = |value: &str| match run(value) {

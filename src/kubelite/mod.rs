@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::modprobe_d::config_files;
-use crate::system::Facts;
+use crate::system::{Facts, Root};
 
+use exec::not_executable;
 pub use exec::{parse_exec, ExecCommand, KmodReady};
 use systemd::{last_proxy_error, parse_show, run_bounded, Show};
 
@@ -62,6 +63,14 @@ pub(crate) struct Kubelite {
     /// kmod-ready commands that would exit 64 (present only when one does).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<Rejected>,
+    /// Commands whose executable systemd cannot run (present only when one
+    /// is): a missing or non-executable file fails the start with 203/EXEC.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unrunnable: Vec<Rejected>,
+    /// The `--wait-for` paths of its kmod-ready commands, with the modules
+    /// of the same command (present only when there are some).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waits_for: Vec<WaitFor>,
     /// Some unit file or drop-in could not be read: what it holds is unknown.
     #[serde(skip)]
     pub unit_files_unread: bool,
@@ -75,13 +84,27 @@ pub(crate) struct Kubelite {
     pub skipped: Vec<String>,
 }
 
-/// A kmod-ready `ExecStartPre=` its own argument parser refuses.
+/// An `ExecStartPre=` that would fail: kmod-ready's own parser refuses
+/// it, or systemd cannot execute it.
 #[derive(Debug, Serialize)]
 pub(crate) struct Rejected {
     pub command: String,
-    /// kmod-ready's one-line reason, naming the argument.
+    /// The one-line reason, naming the argument or the file.
     pub reason: String,
     /// `-` prefix: systemd ignores the failure and starts kubelite anyway.
+    pub ignored: bool,
+}
+
+/// A path a kmod-ready `ExecStartPre=` waits for besides its modules'.
+#[derive(Debug, Serialize)]
+pub(crate) struct WaitFor {
+    pub command: String,
+    pub path: PathBuf,
+    /// The modules the same command loads.
+    #[serde(skip)]
+    pub modules: Vec<String>,
+    /// `-` prefix: systemd ignores the failure.
+    #[serde(skip)]
     pub ignored: bool,
 }
 
@@ -119,7 +142,7 @@ impl Kubelite {
                 kubelite.skipped.push(format!(
                     "state and journal: {reason}; read unit files instead"
                 ));
-                return kubelite.finish();
+                return kubelite.finish(root);
             }
         }
         if kubelite.unit_exists {
@@ -128,7 +151,7 @@ impl Kubelite {
                 Err(reason) => kubelite.skipped.push(format!("journal: {reason}")),
             }
         }
-        kubelite.finish()
+        kubelite.finish(root)
     }
 
     fn apply_systemctl(&mut self, facts: &Facts, show: &Show) {
@@ -193,7 +216,9 @@ impl Kubelite {
         self.exec_start_pre.iter().any(|c| is_kmod_ready(c))
     }
 
-    fn finish(mut self) -> Kubelite {
+    /// Judges each command as systemd will run it: its executable, and
+    /// for kmod-ready, the whole command line as kmod-ready parses it.
+    fn finish(mut self, root: &Root) -> Kubelite {
         self.runs_kmod_ready = self.runs_kmod_ready();
         if self.runs_kmod_ready {
             self.reset_by = None;
@@ -202,13 +227,26 @@ impl Kubelite {
             let Ok(exec) = parse_exec(command) else {
                 continue;
             };
+            let failing = |reason| Rejected {
+                command: command.clone(),
+                reason,
+                ignored: exec.ignore_failure,
+            };
+            if let Some(reason) = not_executable(root, &exec.path) {
+                self.unrunnable.push(failing(reason));
+            }
             match exec.kmod_ready() {
-                Some(KmodReady::Loads(modules)) => self.kmod_ready_modules.extend(modules),
-                Some(KmodReady::Rejected(reason)) => self.rejected.push(Rejected {
-                    command: command.clone(),
-                    reason,
-                    ignored: exec.ignore_failure,
-                }),
+                Some(KmodReady::Loads { modules, wait_for }) => {
+                    self.waits_for
+                        .extend(wait_for.into_iter().map(|path| WaitFor {
+                            command: command.clone(),
+                            path,
+                            modules: modules.clone(),
+                            ignored: exec.ignore_failure,
+                        }));
+                    self.kmod_ready_modules.extend(modules);
+                }
+                Some(KmodReady::Rejected(reason)) => self.rejected.push(failing(reason)),
                 None => {}
             }
         }

@@ -378,7 +378,8 @@ pub fn kmod_ready() -> Command {
     command
 }
 
-/// Copies bytes; in text files, `@ROOT@` becomes the root's path.
+/// Copies bytes and permissions (an executable stays one); in text files,
+/// `@ROOT@` becomes the root's path.
 fn copy_tree(from: &Path, to: &Path, root: &Path) {
     for entry in fs::read_dir(from).unwrap().flatten() {
         let target = to.join(entry.file_name());
@@ -393,6 +394,7 @@ fn copy_tree(from: &Path, to: &Path, root: &Path) {
             Err(binary) => fs::write(&target, binary.into_bytes()),
         }
         .unwrap();
+        fs::set_permissions(&target, entry.metadata().unwrap().permissions()).unwrap();
     }
 }
 
