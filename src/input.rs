@@ -84,6 +84,12 @@ fn kind_name(kind: FileType) -> Option<&'static str> {
     }
 }
 
+/// Whether `full` is /dev/null or a symlink to it: how systemd and kmod
+/// mask a configuration file.
+pub(crate) fn is_dev_null(full: &Path) -> bool {
+    std::fs::canonicalize(full).is_ok_and(|p| p == Path::new("/dev/null"))
+}
+
 /// Whether a reader that does not check (libkmod reading modprobe.d) would
 /// block on `full` or read it without end: a FIFO, a socket or a device
 /// other than /dev/null (the usual way to mask a file). Says what it is.
@@ -91,8 +97,7 @@ pub(crate) fn would_block(full: &Path) -> Option<&'static str> {
     // stat, not open: the type is all we need, and opening a device can
     // have effects of its own.
     let what = kind_name(std::fs::metadata(full).ok()?.file_type())?;
-    let is_null = std::fs::canonicalize(full).is_ok_and(|p| p == Path::new("/dev/null"));
-    (what != "a directory" && !is_null).then_some(what)
+    (what != "a directory" && !is_dev_null(full)).then_some(what)
 }
 
 #[cfg(test)]

@@ -145,6 +145,11 @@ pub fn not_ready(report: &Report, facts: &Facts, module: &ModuleReport) -> Cause
         State::DeniedByCmdline => Cause::DeniedOnCommandLine {
             denied: denied_on_cmdline(module, kernel).unwrap_or_else(|| module.name.clone()),
         },
+        _ if kubelite.unit_exists && !kubelite.runs_kmod_ready && kubelite.masked_by.is_some() => {
+            Cause::DropInMasked {
+                file: kubelite.masked_by.clone().unwrap_or_default(),
+            }
+        }
         _ if kubelite.unit_exists && kubelite.reset_by.is_some() => Cause::KubeliteOverrideReset {
             file: kubelite.reset_by.clone().unwrap_or_default(),
             unit: kubelite.unit.to_string(),

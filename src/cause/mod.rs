@@ -126,6 +126,11 @@ pub enum Cause {
     ConfigNotRegular {
         file: String,
     },
+    /// `check`: `file`, of the same name as our drop-in and read before it,
+    /// hides it without running kmod-ready (a mask, or an emptied copy).
+    DropInMasked {
+        file: PathBuf,
+    },
     /// `check`: an override's empty `ExecStartPre=` removed ours.
     KubeliteOverrideReset {
         file: PathBuf,
@@ -214,6 +219,7 @@ impl Cause {
             Blacklisted { .. } | KubeliteOverrideReset { .. } | ConfigNotRegular { .. } => {
                 (Status::BadConfig, LOAD_FAILED)
             }
+            DropInMasked { .. } => (Status::BadConfig, LOAD_FAILED),
             Container { .. } | DeniedOnCommandLine { .. } | NoCapSysModule | ModulesDisabled => {
                 (Status::NotPermitted, LOAD_FAILED)
             }

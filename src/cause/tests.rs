@@ -46,6 +46,7 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (NotLoaded { nothing_loads_it: true }, 69, false),
         (NotLoaded { nothing_loads_it: false }, 69, false),
         (KubeliteOverrideReset { file: "/etc/x.conf".into(), unit: text("k.service") }, 78, false),
+        (DropInMasked { file: "/etc/x.d/50-kmod-ready.conf".into() }, 78, false),
     ];
     for (cause, _, _) in &causes {
         listed(cause);
@@ -65,7 +66,7 @@ fn listed(cause: &Cause) {
         TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } | Blacklisted { .. } => {}
         NotLoaded { .. } | KubeliteOverrideReset { .. } | LoadTimedOut { .. } => {}
         KubeliteCommandRejected { .. } | ConfigNotRegular { .. } => {}
-        KubeliteCommandUnrunnable { .. } | WaitForNeverAppears { .. } => {}
+        KubeliteCommandUnrunnable { .. } | WaitForNeverAppears { .. } | DropInMasked { .. } => {}
         KernelWithoutModules { .. } => {}
     }
 }

@@ -250,6 +250,14 @@ impl Cause {
                 format!("{file} in modprobe.d is not a regular file, which libkmod would block on"),
                 "remove it, or make it a symlink to /dev/null to mask a file",
             ),
+            Cause::DropInMasked { file } => Wording::check_only(
+                format!(
+                    "{module} is not loaded and {} masks kmod-ready's drop-in, so nothing loads \
+                     it before kubelite",
+                    file.display()
+                ),
+                unmask(file),
+            ),
             Cause::KubeliteOverrideReset { file, unit } => Wording::logged_as(
                 format!("{module} is not loaded and an override stops kmod-ready before kubelite"),
                 format!(
@@ -265,6 +273,14 @@ impl Cause {
             ),
         }
     }
+}
+
+/// How to put kmod-ready's drop-in back in effect.
+fn unmask(file: &Path) -> String {
+    format!(
+        "remove it: `rm {}`, then `systemctl daemon-reload`",
+        file.display()
+    )
 }
 
 /// The running kernel has no module tree: upgraded without a reboot, or
@@ -318,6 +334,8 @@ pub enum Warning<'a> {
     CommandIgnored { command: &'a str, reason: &'a str },
     /// No `ExecStartPre=` runs kmod-ready before kubelite.
     NothingBeforeKubelite,
+    /// `file` masks our drop-in (see [`Cause::DropInMasked`]).
+    DropInMasked { file: &'a Path },
     /// libkmod cannot be opened (`error` as [`libkmod_unavailable`] says it).
     LibkmodMissing { error: &'a str },
 }
@@ -331,6 +349,12 @@ impl Warning<'_> {
             ),
             Warning::CommandIgnored { command, reason } => format!(
                 "ExecStartPre= `{command}` would exit 64 ({reason}), and systemd ignores it (`-`)"
+            ),
+            Warning::DropInMasked { file } => format!(
+                "{} masks kmod-ready's drop-in, so nothing loads the modules before kubelite \
+                 starts: {}",
+                file.display(),
+                unmask(file)
             ),
             Warning::NothingBeforeKubelite => {
                 "no ExecStartPre= runs kmod-ready before kubelite: reinstall kmod-ready for its \

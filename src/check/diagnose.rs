@@ -35,6 +35,7 @@ fn warnings(report: &Report, failure: Option<&Failure>) -> Vec<String> {
         matches!(
             f.cause,
             Cause::KubeliteOverrideReset { .. }
+                | Cause::DropInMasked { .. }
                 | Cause::KubeliteCommandRejected { .. }
                 | Cause::KubeliteCommandUnrunnable { .. }
                 | Cause::WaitForNeverAppears { .. }
@@ -65,6 +66,8 @@ fn kubelite_warning(report: &Report) -> Option<String> {
     let kubelite = &report.kubelite;
     if !kubelite.unit_exists {
         None
+    } else if let (Some(file), false) = (&kubelite.masked_by, kubelite.runs_kmod_ready) {
+        Some(Warning::DropInMasked { file }.text())
     } else if let Some(file) = &kubelite.reset_by {
         Some(Warning::KubeliteReset { file }.text())
     } else if let Some(rejected) = kubelite.rejected.first() {

@@ -272,10 +272,13 @@ fn render_kubelite(out: &mut Out, kubelite: &Kubelite) {
     } else {
         out.field("  no drop-in", Tone::Warn, DROP_IN);
     }
+    if let Some(file) = &kubelite.masked_by {
+        out.field("  masked by", Tone::Bad, &file.display().to_string());
+    }
     for other in kubelite
         .drop_ins
         .iter()
-        .filter(|p| *p != Path::new(DROP_IN))
+        .filter(|p| *p != Path::new(DROP_IN) && Some(*p) != kubelite.masked_by.as_ref())
     {
         out.field("  override", Tone::Plain, &other.display().to_string());
     }

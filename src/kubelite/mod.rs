@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::modprobe_d::config_files;
-use crate::system::{Facts, Root};
+use crate::system::Facts;
 
 use exec::not_executable;
 pub use exec::{parse_exec, ExecCommand, KmodReady};
@@ -76,6 +76,12 @@ pub(crate) struct Kubelite {
     pub unit_files_unread: bool,
     /// The drop-in whose empty `ExecStartPre=` removed ours, if one did.
     pub reset_by: Option<PathBuf>,
+    /// A file of the same name as our drop-in, in a directory systemd reads
+    /// first, that hides it without running kmod-ready: a symlink to
+    /// /dev/null (a mask) or a file without its `ExecStartPre=` (present
+    /// only when there is one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub masked_by: Option<PathBuf>,
     pub active_state: Option<String>,
     pub n_restarts: Option<u64>,
     /// The last journal line of the unit with "Error running ProxyServer".
@@ -142,7 +148,7 @@ impl Kubelite {
                 kubelite.skipped.push(format!(
                     "state and journal: {reason}; read unit files instead"
                 ));
-                return kubelite.finish(root);
+                return kubelite.finish(facts);
             }
         }
         if kubelite.unit_exists {
@@ -151,7 +157,7 @@ impl Kubelite {
                 Err(reason) => kubelite.skipped.push(format!("journal: {reason}")),
             }
         }
-        kubelite.finish(root)
+        kubelite.finish(facts)
     }
 
     fn apply_systemctl(&mut self, facts: &Facts, show: &Show) {
@@ -218,11 +224,13 @@ impl Kubelite {
 
     /// Judges each command as systemd will run it: its executable, and
     /// for kmod-ready, the whole command line as kmod-ready parses it.
-    fn finish(mut self, root: &Root) -> Kubelite {
+    fn finish(mut self, facts: &Facts) -> Kubelite {
+        let root = &facts.root;
         self.runs_kmod_ready = self.runs_kmod_ready();
         if self.runs_kmod_ready {
             self.reset_by = None;
         }
+        self.masked_by = masking_drop_in(facts);
         for command in &self.exec_start_pre {
             let Ok(exec) = parse_exec(command) else {
                 continue;
@@ -254,9 +262,31 @@ impl Kubelite {
     }
 }
 
+/// The file that hides our drop-in without running kmod-ready: the first of
+/// the same name in a directory systemd reads before ours.
+fn masking_drop_in(facts: &Facts) -> Option<PathBuf> {
+    let name = Path::new(DROP_IN).file_name()?;
+    UNIT_DIRS
+        .iter()
+        .map(|dir| Path::new(dir).join(format!("{UNIT}.d")).join(name))
+        .take_while(|path| path != Path::new(DROP_IN))
+        .find(|path| facts.root.path(path).symlink_metadata().is_ok())
+        .filter(|path| {
+            let text = read_unit_file(facts, path).unwrap_or_default();
+            !exec_start_pre_assignments(&text)
+                .iter()
+                .flatten()
+                .any(|command| is_kmod_ready(command))
+        })
+}
+
 /// A unit file or drop-in; `None` when it cannot be read (`facts` notes
-/// it, with the reason, for `check`'s `skipped`).
+/// it, with the reason, for `check`'s `skipped`). A mask (a symlink to
+/// /dev/null) reads as empty, as systemd reads it.
 fn read_unit_file(facts: &Facts, path: &Path) -> Option<String> {
+    if crate::input::is_dev_null(&facts.root.path(path)) {
+        return Some(String::new());
+    }
     let bytes = facts.read_bytes(path, crate::input::CONFIG)?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }

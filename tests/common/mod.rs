@@ -378,14 +378,20 @@ pub fn kmod_ready() -> Command {
     command
 }
 
-/// Copies bytes and permissions (an executable stays one); in text files,
-/// `@ROOT@` becomes the root's path.
+/// Copies bytes and permissions (an executable stays one), and symlinks as
+/// symlinks (a mask is one to /dev/null); in text files, `@ROOT@` becomes
+/// the root's path.
 fn copy_tree(from: &Path, to: &Path, root: &Path) {
     for entry in fs::read_dir(from).unwrap().flatten() {
         let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
             fs::create_dir_all(&target).unwrap();
             copy_tree(&entry.path(), &target, root);
+            continue;
+        }
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(entry.path()).unwrap(), &target).unwrap();
             continue;
         }
         let bytes = fs::read(entry.path()).unwrap();
