@@ -143,7 +143,21 @@ fn probe(facts: &Facts, name: &str, module: &Module) -> Result<Vec<String>, Fail
             return Err(Failure::refused(name, cause, &failed, errno));
         }
     }
-    Ok(log_now_loaded(facts, probe.attempted))
+    let inserted = log_now_loaded(facts, probe.attempted);
+    // An `install` line runs instead of the insertion; one that exits 0
+    // without loading the module (`install X /bin/true` disables X) would
+    // otherwise leave us waiting out the timeout for it.
+    if !facts.root.exists(sys_module_dir(&module_name)) {
+        if let Some(line) = crate::modprobe_d::install_lines_for(facts, &module_name).first() {
+            let cause = Cause::InstallDidNotLoad {
+                module: module_name,
+                at: line.at(),
+                command: line.command.clone(),
+            };
+            return Err(Failure::new(name, cause));
+        }
+    }
+    Ok(inserted)
 }
 
 /// Logs each of `attempted` that is now in the kernel, and returns those.

@@ -83,6 +83,26 @@ pub fn blacklist_lines(text: &str) -> Vec<(usize, String)> {
         .collect()
 }
 
+/// The `install NAME COMMAND` lines of one modprobe.d file: (line number,
+/// module name with `-` as `_`, the command: the rest of the line, which
+/// libkmod runs with `sh -c` instead of inserting the module).
+pub fn install_lines(text: &str) -> Vec<(usize, String, String)> {
+    logical_lines(text)
+        .into_iter()
+        .filter(|(_, line)| !line.starts_with('#'))
+        .filter_map(|(number, line)| {
+            let rest = line.strip_prefix("install")?;
+            let rest = rest
+                .strip_prefix([' ', '\t'])?
+                .trim_start_matches([' ', '\t']);
+            let (name, command) = rest.split_once([' ', '\t'])?;
+            let command = command.trim_matches([' ', '\t']);
+            (!name.is_empty() && !command.is_empty())
+                .then(|| (number, normalize_module_name(name), command.to_string()))
+        })
+        .collect()
+}
+
 /// The module names of one modules-load.d file: one a line, `#` and `;`
 /// start comments, surrounding whitespace ignored.
 pub fn modules_load_lines(text: &str) -> Vec<(usize, String)> {
@@ -140,6 +160,53 @@ pub(crate) fn blacklisted_at(facts: &Facts, module: &str) -> Vec<Location> {
         module,
         blacklist_lines,
     )
+}
+
+/// A modprobe.d `install` line: where it is, and the command it runs
+/// instead of inserting the module.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct InstallLine {
+    pub file: PathBuf,
+    pub line: usize,
+    pub command: String,
+}
+
+impl InstallLine {
+    /// Whether the command is one that loads nothing and exits (`true`,
+    /// `false`, `/bin/true`…): the usual way to disable a module.
+    pub fn loads_nothing(&self) -> bool {
+        let program = self.command.split([' ', '\t']).next().unwrap_or_default();
+        let rest = self.command[program.len()..].trim();
+        let name = Path::new(program).file_name().and_then(|n| n.to_str());
+        rest.is_empty() && matches!(name, Some("true" | "false"))
+    }
+
+    /// "FILE:LINE".
+    pub fn at(&self) -> String {
+        format!("{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// Every modprobe.d `install` line for `module` (a kernel name), in the
+/// order libkmod reads them; libkmod runs the first.
+pub(crate) fn install_lines_for(facts: &Facts, module: &str) -> Vec<InstallLine> {
+    let module = normalize_module_name(module);
+    let mut found = Vec::new();
+    for file in config_files(&facts.root, &MODPROBE_D_DIRS, &[".conf", ".alias"]) {
+        let Some(bytes) = facts.read_bytes(&file, crate::input::CONFIG) else {
+            continue;
+        };
+        for (line, name, command) in install_lines(&String::from_utf8_lossy(&bytes)) {
+            if name == module {
+                found.push(InstallLine {
+                    file: file.clone(),
+                    line,
+                    command,
+                });
+            }
+        }
+    }
+    found
 }
 
 /// Every modules-load.d line that lists `module`.
@@ -206,6 +273,30 @@ mod tests {
         );
         assert!(blacklist_lines("").is_empty());
         assert!(blacklist_lines("\\\n\\\n\\").is_empty());
+    }
+
+    #[test]
+    fn install_lines_keep_the_whole_command() {
+        let text = "install nf-conntrack /bin/true\n# install x /bin/false\ninstall\tbr_netfilter  \\\n  /sbin/modprobe --ignore-install br_netfilter && echo ok \ninstallx y z\ninstall lonely\n";
+        assert_eq!(
+            install_lines(text),
+            vec![
+                (1, "nf_conntrack".to_string(), "/bin/true".to_string()),
+                (
+                    3,
+                    "br_netfilter".to_string(),
+                    "/sbin/modprobe --ignore-install br_netfilter && echo ok".to_string()
+                ),
+            ]
+        );
+        let line = |command: &str| InstallLine {
+            file: "/etc/modprobe.d/x.conf".into(),
+            line: 1,
+            command: command.into(),
+        };
+        assert!(line("/bin/true").loads_nothing() && line("false").loads_nothing());
+        assert!(!line("/bin/true; modprobe x").loads_nothing());
+        assert!(!line("/sbin/modprobe --ignore-install x").loads_nothing());
     }
 
     #[test]

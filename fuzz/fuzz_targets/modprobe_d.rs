@@ -8,6 +8,10 @@ fuzz_target!(|text: &str| {
         assert!(line >= 1 && line <= lines + 1, "line {line} of {lines}");
         assert!(!name.is_empty());
     }
+    for (line, name, command) in kmod_ready::modprobe_d::install_lines(text) {
+        assert!(line >= 1 && line <= lines + 1, "line {line} of {lines}");
+        assert!(!name.is_empty() && !command.is_empty());
+    }
     for (line, name) in kmod_ready::modprobe_d::modules_load_lines(text) {
         assert!(line >= 1 && line <= lines + 1, "line {line} of {lines}");
         assert!(!name.is_empty());

@@ -95,6 +95,8 @@ pub struct Found {
     pub in_tree: bool,
     /// libkmod says a module it resolves to is blacklisted.
     pub blacklisted: bool,
+    /// The install line libkmod would run for it loads nothing.
+    pub disabled_by_install: bool,
     /// libkmod could look it up at all.
     pub have_libkmod: bool,
 }
@@ -118,6 +120,8 @@ pub fn module_state(module: &ModuleReport, kernel: &Kernel, found: Found) -> Sta
         State::DeniedByCmdline
     } else if !module.blacklisted_at.is_empty() || found.blacklisted {
         State::Blacklisted
+    } else if found.disabled_by_install {
+        State::DisabledByInstall
     } else {
         State::Loadable
     }
@@ -156,6 +160,15 @@ pub fn not_ready(report: &Report, facts: &Facts, module: &ModuleReport) -> Cause
         },
         _ if kernel.modules_disabled => Cause::ModulesDisabled,
         State::Blacklisted => blacklisted(module),
+        State::DisabledByInstall => match module.install_lines.first() {
+            Some(line) => Cause::DisabledByInstallLine {
+                at: line.at(),
+                command: line.command.clone(),
+            },
+            None => Cause::NotLoaded {
+                nothing_loads_it: false,
+            },
+        },
         _ => Cause::NotLoaded {
             nothing_loads_it: kubelite.unit_exists
                 && !kubelite.runs_kmod_ready

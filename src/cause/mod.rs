@@ -73,6 +73,19 @@ pub enum Cause {
     },
     /// Any other errno of the kernel.
     InsertFailed,
+    /// The modprobe.d `install` line of `module` (at `at`) ran `command`,
+    /// which exited 0 without loading it.
+    InstallDidNotLoad {
+        module: String,
+        at: String,
+        command: String,
+    },
+    /// `check`: an `install` line replaces loading the module with a
+    /// command that loads nothing (`/bin/true`, `/bin/false`).
+    DisabledByInstallLine {
+        at: String,
+        command: String,
+    },
     TimedOut {
         timeout: String,
         missing: String,
@@ -220,6 +233,9 @@ impl Cause {
                 (Status::BadConfig, LOAD_FAILED)
             }
             DropInMasked { .. } => (Status::BadConfig, LOAD_FAILED),
+            InstallDidNotLoad { .. } | DisabledByInstallLine { .. } => {
+                (Status::BadConfig, LOAD_FAILED)
+            }
             Container { .. } | DeniedOnCommandLine { .. } | NoCapSysModule | ModulesDisabled => {
                 (Status::NotPermitted, LOAD_FAILED)
             }

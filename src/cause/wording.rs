@@ -168,6 +168,24 @@ impl Cause {
                 let fix = "see `dmesg` for the kernel's reason";
                 Wording::logged_as("the kernel refused it".into(), fix, fix.into())
             }
+            Cause::InstallDidNotLoad {
+                module: installed,
+                at,
+                command,
+            } => Wording::reason_fix(
+                format!(
+                    "the modprobe.d line `install {installed} {command}` ({at}) ran instead of \
+                     loading {installed}, and did not load it"
+                ),
+                format!(
+                    "delete that line if {installed} is wanted (it disables it), or make its \
+                     command load it"
+                ),
+            ),
+            Cause::DisabledByInstallLine { at, command } => Wording::check_only(
+                format!("{module} is disabled by `install {module} {command}` ({at})"),
+                format!("delete that line if {module} is wanted, then run `kmod-ready {module}`"),
+            ),
             Cause::TimedOut { timeout, missing } => Wording::reason_fix(
                 format!(
                     "still missing after {timeout}: {missing}; the module may still be \

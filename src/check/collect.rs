@@ -173,6 +173,10 @@ fn module_report(
             name,
             "modules-load.d",
         ),
+        install_lines: resolved
+            .iter()
+            .flat_map(|m| modprobe_d::install_lines_for(facts, m))
+            .collect(),
         resolved,
     };
     let loaded = module
@@ -184,6 +188,10 @@ fn module_report(
         builtin: builtin.len(),
         in_tree: !found.resolved.is_empty(),
         blacklisted: !found.blacklisted.is_empty(),
+        disabled_by_install: module
+            .install_lines
+            .first()
+            .is_some_and(|l| l.loads_nothing()),
         have_libkmod,
     };
     module.state = classify::module_state(&module, kernel, found);

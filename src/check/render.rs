@@ -242,6 +242,17 @@ fn render_module(out: &mut Out, module: &ModuleReport) {
         let at = location_list(&module.blacklisted_at);
         out.field("  blacklisted", Tone::Warn, &at);
     }
+    for line in &module.install_lines {
+        out.field(
+            "  install",
+            Tone::Warn,
+            &format!(
+                "{}: runs `{}` instead of loading it",
+                line.at(),
+                line.command
+            ),
+        );
+    }
     if !module.modules_load_d.is_empty() {
         out.field(
             "  listed in",

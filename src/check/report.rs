@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::kubelite::Kubelite;
-use crate::modprobe_d::Location;
+use crate::modprobe_d::{InstallLine, Location};
 
 pub const SCHEMA: u32 = 1;
 /// The file `modprobe.blacklist=` entries are reported in (line 1).
@@ -55,6 +55,7 @@ pub enum State {
     LoadedNotReady,
     Loadable,
     Blacklisted,
+    DisabledByInstall,
     DeniedByCmdline,
     NotFound,
     Unknown,
@@ -68,6 +69,7 @@ impl State {
             State::LoadedNotReady => "loaded, not ready",
             State::Loadable => "loadable, not loaded",
             State::Blacklisted => "blacklisted, not loaded",
+            State::DisabledByInstall => "disabled by an install line, not loaded",
             State::DeniedByCmdline => "denied by module_blacklist=, not loaded",
             State::NotFound => "not found",
             State::Unknown => "not loaded (module tree not read: see libkmod)",
@@ -102,6 +104,10 @@ pub struct ModuleReport {
     pub dependencies: Vec<String>,
     pub blacklisted_at: Vec<Location>,
     pub modules_load_d: Vec<Location>,
+    /// modprobe.d `install` lines of its modules, which libkmod runs instead
+    /// of inserting them (present only when there are some).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub install_lines: Vec<InstallLine>,
 }
 
 #[derive(Debug, Default, Serialize)]

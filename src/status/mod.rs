@@ -52,7 +52,8 @@ Exit status:
   77  not permitted (no CAP_SYS_MODULE, container, lockdown or signature,
       module_blacklist= on the kernel command line)
   78  bad configuration (alias blacklisted in modprobe.d, bad module options,
-      a FIFO or device among the modprobe.d files)
+      an install line that did not load the module, a FIFO or device among
+      the modprobe.d files)
 kmod-ready check exits 0 when ready, 1 when not, 64 on a usage error, 74 on an
 output error.";
 
