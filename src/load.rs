@@ -148,11 +148,11 @@ fn probe(facts: &Facts, name: &str, module: &Module) -> Result<Vec<String>, Fail
     // without loading the module (`install X /bin/true` disables X) would
     // otherwise leave us waiting out the timeout for it.
     if !facts.root.exists(sys_module_dir(&module_name)) {
-        if let Some(line) = crate::modprobe_d::install_lines_for(facts, &module_name).first() {
+        let lines = crate::modprobe_d::install_lines_for(facts, &module_name);
+        if let Some(line) = lines.into_iter().next() {
             let cause = Cause::InstallDidNotLoad {
                 module: module_name,
-                at: line.at(),
-                command: line.command.clone(),
+                install: Box::new(line),
             };
             return Err(Failure::new(name, cause));
         }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use nix::errno::Errno;
 
 use crate::logging::{self, message_id};
+use crate::modprobe_d::InstallLine;
 use crate::status::Status;
 use crate::system::normalize_module_name;
 
@@ -73,12 +74,11 @@ pub enum Cause {
     },
     /// Any other errno of the kernel.
     InsertFailed,
-    /// The modprobe.d `install` line of `module` (at `at`) ran `command`,
-    /// which exited 0 without loading it.
+    /// The modprobe.d `install` line of `module` ran, and its command
+    /// exited 0 without loading it.
     InstallDidNotLoad {
         module: String,
-        at: String,
-        command: String,
+        install: Box<InstallLine>,
     },
     /// `check`: an `install` line replaces loading the module with a
     /// command that loads nothing (`/bin/true`, `/bin/false`).

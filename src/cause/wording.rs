@@ -170,12 +170,13 @@ impl Cause {
             }
             Cause::InstallDidNotLoad {
                 module: installed,
-                at,
-                command,
+                install,
             } => Wording::reason_fix(
                 format!(
-                    "the modprobe.d line `install {installed} {command}` ({at}) ran instead of \
-                     loading {installed}, and did not load it"
+                    "the modprobe.d line `install {installed} {}` ({}) ran instead of loading \
+                     {installed}, and did not load it",
+                    install.command,
+                    install.at()
                 ),
                 format!(
                     "delete that line if {installed} is wanted (it disables it), or make its \
