@@ -59,6 +59,13 @@ fn load_all(facts: &Facts, all: &[String], to_load: &[String]) -> Result<Vec<Loa
     if let Some(file) = crate::modprobe_d::blocking_config(&facts.root) {
         return Err(Failure::of_all(all, Cause::ConfigNotRegular { file }));
     }
+    if let Some(file) = facts.blocking_index() {
+        let release = facts.release.clone();
+        return Err(Failure::of_all(
+            all,
+            Cause::IndexNotRegular { file, release },
+        ));
+    }
     let lib = Libkmod::open().map_err(|err| {
         let error = err.to_string();
         Failure::of_all(all, Cause::LibkmodMissing { error })

@@ -130,6 +130,10 @@ pub(crate) fn config_files(root: &Root, dirs: &[&str], suffixes: &[&str]) -> Vec
             if name.starts_with('.') || !suffixes.iter().any(|s| name.ends_with(s)) {
                 continue;
             }
+            // kmod and systemd pass over a directory: it hides nothing.
+            if std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
             // A symlink to /dev/null masks, and reads as empty: keep it.
             by_name
                 .entry(name.clone())

@@ -211,6 +211,25 @@ impl Facts {
         })
     }
 
+    /// The first file of the running kernel's module index (`modules.*` in
+    /// its module directory) that libkmod would block on or read without
+    /// end (a FIFO, a device), as "FILE (a FIFO)".
+    pub fn blocking_index(&self) -> Option<String> {
+        let dir = self.root.module_dir(&self.release)?;
+        let mut names: Vec<String> = fs::read_dir(self.root.path(&dir))
+            .ok()?
+            .flatten()
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter(|name| name.starts_with("modules."))
+            .collect();
+        names.sort();
+        names.into_iter().find_map(|name| {
+            let file = dir.join(name);
+            let what = input::would_block(&self.root.path(&file))?;
+            Some(format!("{} ({what})", file.display()))
+        })
+    }
+
     /// A libkmod context for the running kernel. Under a test root, the
     /// module directory and modprobe.d directories are those of the root.
     pub fn libkmod_context<'l>(&self, lib: &'l Libkmod) -> Option<Context<'l>> {

@@ -255,3 +255,41 @@ fn dropped_lines_are_counted_in_the_last_line() {
         "{rest:?}"
     );
 }
+
+#[test]
+fn fifo_in_the_module_index_does_not_hang_loading() {
+    let root = FixtureRoot::new("install-command-fails");
+    mkfifo(&root.path.join("lib/modules/6.1.0-test/modules.dep.bin"));
+    let (out, took) = run_within(
+        &mut timed(&root, &["--timeout", "5s", "krtest_inst"]),
+        Duration::from_secs(10),
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?}: {err}");
+    let expected = "krtest_inst: /lib/modules/6.1.0-test/modules.dep.bin (a FIFO) in the module \
+                    index is not a regular file, which libkmod would block on: rebuild the \
+                    index: `depmod -a 6.1.0-test`";
+    assert!(err.contains(expected), "{err}");
+}
+
+/// kmod passes over a directory among the modprobe.d files, so a same-named
+/// directory in /etc hides nothing: the FIFO below it is still read.
+#[test]
+fn a_directory_does_not_hide_a_fifo_in_modprobe_d() {
+    let root = FixtureRoot::new("install-command-fails");
+    std::fs::create_dir_all(root.path.join("etc/modprobe.d/wedge.conf")).unwrap();
+    std::fs::create_dir_all(root.path.join("lib/modprobe.d")).unwrap();
+    mkfifo(&root.path.join("lib/modprobe.d/wedge.conf"));
+    let (out, took) = run_within(
+        &mut timed(&root, &["--timeout", "5s", "krtest_inst"]),
+        Duration::from_secs(10),
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?}: {err}");
+    assert!(
+        err.contains("/lib/modprobe.d/wedge.conf (a FIFO) in modprobe.d is not a regular file"),
+        "{err}"
+    );
+}

@@ -239,3 +239,36 @@ fn a_fifo_as_initstate_does_not_hang_check() {
     let expected = "/sys/module/krtest_fifo/initstate: a FIFO, not a regular file; not read";
     assert!(skipped(&report).iter().any(|s| s == expected), "{report}");
 }
+
+fn mkfifo(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let fifo = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+}
+
+#[test]
+fn a_fifo_in_the_module_index_does_not_hang_check() {
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "loadable");
+    mkfifo(&root.path.join("lib/modules/6.1.0-test/modules.alias.bin"));
+    let out = run_bounded(root.check_command(&["--json"]));
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let cause = report["verdict"]["cause"].as_str().unwrap();
+    let expected = "/lib/modules/6.1.0-test/modules.alias.bin (a FIFO) in the module index";
+    assert!(cause.starts_with(expected), "{cause}");
+}
+
+#[test]
+fn a_directory_does_not_hide_a_fifo_from_check() {
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "loadable");
+    std::fs::create_dir_all(root.path.join("etc/modprobe.d/wedge.conf")).unwrap();
+    std::fs::create_dir_all(root.path.join("lib/modprobe.d")).unwrap();
+    mkfifo(&root.path.join("lib/modprobe.d/wedge.conf"));
+    let out = run_bounded(root.check_command(&["--json"]));
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let cause = report["verdict"]["cause"].as_str().unwrap();
+    let expected = "/lib/modprobe.d/wedge.conf (a FIFO) in modprobe.d is not a regular file";
+    assert!(cause.starts_with(expected), "{cause}");
+}

@@ -140,9 +140,13 @@ pub fn not_ready(report: &Report, facts: &Facts, module: &ModuleReport) -> Cause
     }
     match module.state {
         State::NotFound => absent(facts, &module.name),
-        State::Unknown => match &report.blocking_config {
-            Some(file) => Cause::ConfigNotRegular { file: file.clone() },
-            None => Cause::LibkmodMissing {
+        State::Unknown => match (&report.blocking_config, &report.blocking_index) {
+            (Some(file), _) => Cause::ConfigNotRegular { file: file.clone() },
+            (None, Some(file)) => Cause::IndexNotRegular {
+                file: file.clone(),
+                release: facts.release.clone(),
+            },
+            (None, None) => Cause::LibkmodMissing {
                 error: report.libkmod.reason.clone().unwrap_or_default(),
             },
         },

@@ -144,6 +144,12 @@ pub enum Cause {
     DropInMasked {
         file: PathBuf,
     },
+    /// A file of the module index is a FIFO or a device: libkmod would
+    /// block on it, so it is not opened.
+    IndexNotRegular {
+        file: String,
+        release: String,
+    },
     /// `check`: an override's empty `ExecStartPre=` removed ours.
     KubeliteOverrideReset {
         file: PathBuf,
@@ -232,7 +238,7 @@ impl Cause {
             Blacklisted { .. } | KubeliteOverrideReset { .. } | ConfigNotRegular { .. } => {
                 (Status::BadConfig, LOAD_FAILED)
             }
-            DropInMasked { .. } => (Status::BadConfig, LOAD_FAILED),
+            DropInMasked { .. } | IndexNotRegular { .. } => (Status::BadConfig, LOAD_FAILED),
             InstallDidNotLoad { .. } | DisabledByInstallLine { .. } => {
                 (Status::BadConfig, LOAD_FAILED)
             }

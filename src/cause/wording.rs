@@ -277,6 +277,13 @@ impl Cause {
                 ),
                 unmask(file),
             ),
+            Cause::IndexNotRegular { file, release } => Wording::reason_fix(
+                format!(
+                    "{file} in the module index is not a regular file, which libkmod would \
+                         block on"
+                ),
+                format!("rebuild the index: `depmod -a {release}`"),
+            ),
             Cause::KubeliteOverrideReset { file, unit } => Wording::logged_as(
                 format!("{module} is not loaded and an override stops kmod-ready before kubelite"),
                 format!(

@@ -28,11 +28,14 @@ pub fn collect(requested: &[String], root: Root) -> Report {
     let lib = Libkmod::open();
     // libkmod would hang on a FIFO among the modprobe.d files: not opened.
     let blocking_config = modprobe_d::blocking_config(&facts.root);
-    let ctx = match (&lib, kernel.module_dir_exists, &blocking_config) {
-        (Ok(lib), true, None) => facts.libkmod_context(lib),
+    // And on a FIFO among the module index files.
+    let blocking_index = facts.blocking_index();
+    let blocked = blocking_config.is_some() || blocking_index.is_some();
+    let ctx = match (&lib, kernel.module_dir_exists, blocked) {
+        (Ok(lib), true, false) => facts.libkmod_context(lib),
         _ => None,
     };
-    let usable = lib.is_ok() && blocking_config.is_none();
+    let usable = lib.is_ok() && !blocked;
     let modules = modules
         .iter()
         .map(|name| module_report(&facts, &kernel, ctx.as_ref(), usable, name))
@@ -46,6 +49,7 @@ pub fn collect(requested: &[String], root: Root) -> Report {
         kubelite,
         skipped: Vec::new(),
         blocking_config,
+        blocking_index,
         verdict: Verdict::default(),
     };
     report.verdict = verdict(&report, &facts);

@@ -146,7 +146,11 @@ fn render_system(out: &mut Out, report: &Report) {
         Some(kind) => out.field("container", Tone::Warn, &container_note(kind)),
         None => out.field("container", Tone::Plain, "none"),
     }
-    match (&report.libkmod.error, &report.blocking_config) {
+    let blocking = report
+        .blocking_config
+        .as_ref()
+        .or(report.blocking_index.as_ref());
+    match (&report.libkmod.error, blocking) {
         (None, None) => out.field("libkmod", Tone::Plain, &format!("{LIBRARY} available")),
         (None, Some(file)) => out.field(
             "libkmod",

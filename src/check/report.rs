@@ -23,6 +23,9 @@ pub struct Report {
     /// A modprobe.d file libkmod would block on, when there is one.
     #[serde(skip)]
     pub blocking_config: Option<String>,
+    /// A file of the module index libkmod would block on, when there is one.
+    #[serde(skip)]
+    pub blocking_index: Option<String>,
     pub verdict: Verdict,
 }
 

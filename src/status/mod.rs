@@ -53,7 +53,7 @@ Exit status:
       module_blacklist= on the kernel command line)
   78  bad configuration (alias blacklisted in modprobe.d, bad module options,
       an install line that did not load the module, a FIFO or device among
-      the modprobe.d files)
+      the modprobe.d files or the module index)
 kmod-ready check exits 0 when ready, 1 when not, 64 on a usage error, 74 on an
 output error.";
 
