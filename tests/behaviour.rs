@@ -194,22 +194,24 @@ fn help_documents_the_exit_statuses() {
     }
 }
 
-/// A load given up on while libkmod's kmod_new still reads (here a FIFO as
-/// modules.softdep, which it opens there) still says why on stderr, which
-/// kmod_new holds in a pipe to catch libkmod's own lines.
+/// A load given up on while libkmod's kmod_new still reads (here a
+/// modprobe.d file so large that parsing it outlasts the timeout) still says
+/// why on stderr, which kmod_new holds in a pipe to catch libkmod's own
+/// lines.
 #[test]
 fn timeout_inside_kmod_new_is_still_reported() {
     let root = FixtureRoot::new("unknown-module");
-    let softdep = root.path.join("lib/modules/6.1.0-test/modules.softdep");
-    std::fs::remove_file(&softdep).unwrap();
-    let fifo = std::ffi::CString::new(softdep.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
-    let out = root.run(&["krtest_missing", "--timeout", "300ms"]);
+    let huge: String = (0..1_500_000)
+        .map(|n| format!("options krtest_option_{n} p=1\n"))
+        .collect();
+    let modprobe_d = root.path.join("etc/modprobe.d");
+    std::fs::create_dir_all(&modprobe_d).unwrap();
+    std::fs::write(modprobe_d.join("huge.conf"), huge).unwrap();
+    let out = root.run(&["krtest_missing", "--timeout", "100ms"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(75), "{err}");
     assert!(
-        err.contains("krtest_missing: not ready after 300 ms: libkmod was still reading"),
+        err.contains("krtest_missing: not ready after 100 ms: libkmod was still reading"),
         "{err}"
     );
 }
