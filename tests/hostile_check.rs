@@ -272,3 +272,25 @@ fn a_directory_does_not_hide_a_fifo_from_check() {
     let expected = "/lib/modprobe.d/wedge.conf (a FIFO) in modprobe.d is not a regular file";
     assert!(cause.starts_with(expected), "{cause}");
 }
+
+/// libkmod complains on stderr about a modprobe.d line it rejects, quoting
+/// it: the quote reaches the terminal escaped, as when loading.
+#[test]
+fn libkmod_messages_are_escaped_in_check() {
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "loadable");
+    let modprobe_d = root.path.join("etc/modprobe.d");
+    std::fs::create_dir_all(&modprobe_d).unwrap();
+    std::fs::write(
+        modprobe_d.join("bad.conf"),
+        "optoins\x1b[2J\x1b]0;owned\x07 nf_conntrack x=1\n",
+    )
+    .unwrap();
+    let out = run_bounded(root.check_command(&[]));
+    let err = common::stderr(&out);
+    assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
+    assert!(
+        err.contains("optoins\\x1b[2J"),
+        "libkmod's line is shown: {err:?}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
+}

@@ -25,7 +25,8 @@ pub(crate) mod report;
 
 use std::io::IsTerminal;
 
-use crate::cli::CheckArgs;
+use crate::cli::{CheckArgs, LogTarget};
+use crate::logging;
 use crate::status::Status;
 use crate::stdout::{output_failed, write_stdout};
 use crate::system::Root;
@@ -34,6 +35,9 @@ use collect::collect;
 
 /// Runs `kmod-ready check`: prints the report on stdout.
 pub fn run(args: &CheckArgs, root: Root) -> Status {
+    // libkmod's own complaints (a modprobe.d line it rejects) go to stderr
+    // through our logger, escaped, as they do when loading: never raw.
+    logging::init(LogTarget::Stderr, -1);
     let report = collect(&args.modules, root);
     let text = if args.json {
         render::json(&report)
