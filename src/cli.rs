@@ -78,6 +78,10 @@ pub(crate) struct CheckArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Also judge the next boot: the kernel and command line the boot loader will use
+    #[arg(long)]
+    pub next_boot: bool,
+
     /// Modules (or aliases) to check [default: those of the kubelite drop-in, else nf_conntrack]
     #[arg(value_name = "MODULE", value_parser = os_parser(parse_module_name))]
     pub modules: Vec<String>,

@@ -5,6 +5,7 @@
 //! `run` is the program; each other module is one concern. Only what the
 //! fuzz targets call is public.
 
+mod boot;
 mod cause;
 mod check;
 pub mod cli;

@@ -150,6 +150,21 @@ pub enum Cause {
         file: String,
         release: String,
     },
+    /// `check --next-boot`: which kernel boots next cannot be told (`why`).
+    NextKernelUnknown {
+        why: String,
+    },
+    /// `check --next-boot`: the kernel that boots next has no module
+    /// directory.
+    NextKernelWithoutModules {
+        release: String,
+    },
+    /// `check --next-boot`: nothing will load the module before kubelite
+    /// at the next boot.
+    NothingLoadsAtBoot,
+    /// `check --next-boot`: kubelite's unit is not enabled, so it does not
+    /// start at boot.
+    KubeliteDisabled,
     /// `check`: an override's empty `ExecStartPre=` removed ours.
     KubeliteOverrideReset {
         file: PathBuf,
@@ -239,6 +254,10 @@ impl Cause {
                 (Status::BadConfig, LOAD_FAILED)
             }
             DropInMasked { .. } | IndexNotRegular { .. } => (Status::BadConfig, LOAD_FAILED),
+            NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {
+                (Status::Unavailable, LOAD_FAILED)
+            }
+            NothingLoadsAtBoot | KubeliteDisabled => (Status::BadConfig, LOAD_FAILED),
             InstallDidNotLoad { .. } | DisabledByInstallLine { .. } => {
                 (Status::BadConfig, LOAD_FAILED)
             }

@@ -47,6 +47,10 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (NotLoaded { nothing_loads_it: false }, 69, false),
         (KubeliteOverrideReset { file: "/etc/x.conf".into(), unit: text("k.service") }, 78, false),
         (DropInMasked { file: "/etc/x.d/50-kmod-ready.conf".into() }, 78, false),
+        (NextKernelUnknown { why: text("no entry matches \"9\"") }, 69, false),
+        (NextKernelWithoutModules { release: text("6.1.0-next") }, 69, false),
+        (NothingLoadsAtBoot, 78, false),
+        (KubeliteDisabled, 78, false),
         (IndexNotRegular { file: text("/lib/modules/6.1.0-test/modules.dep.bin (a FIFO)"), release: text("6.1.0-test") }, 78, false),
         (InstallDidNotLoad { module: text(MODULE), install: Box::new(InstallLine { file: "/etc/modprobe.d/x.conf".into(), line: 1, command: text("/bin/true") }) }, 78, false),
         (DisabledByInstallLine { at: text("/etc/modprobe.d/x.conf:1"), command: text("/bin/true") }, 78, false),
@@ -71,6 +75,8 @@ fn listed(cause: &Cause) {
         KubeliteCommandRejected { .. } | ConfigNotRegular { .. } => {}
         KubeliteCommandUnrunnable { .. } | WaitForNeverAppears { .. } | DropInMasked { .. } => {}
         InstallDidNotLoad { .. } | DisabledByInstallLine { .. } | IndexNotRegular { .. } => {}
+        NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {}
+        NothingLoadsAtBoot | KubeliteDisabled => {}
         KernelWithoutModules { .. } => {}
     }
 }

@@ -284,6 +284,38 @@ impl Cause {
                 ),
                 format!("rebuild the index: `depmod -a {release}`"),
             ),
+            Cause::NextKernelUnknown { why } => Wording::check_only(
+                format!("whether {module} is there at the next boot cannot be told: {why}"),
+                "check the boot loader's configuration (`grub-editenv list`, /boot/grub/grub.cfg)",
+            ),
+            Cause::NextKernelWithoutModules { release } => Wording::check_only(
+                format!(
+                    "{module} cannot be loaded at the next boot: its kernel {release} has no \
+                     /lib/modules/{release}"
+                ),
+                format!(
+                    "install the modules for {release} (its linux-image or kernel-modules \
+                     package), or make the boot loader boot an installed kernel"
+                ),
+            ),
+            Cause::NothingLoadsAtBoot => Wording::check_only(
+                format!(
+                    "nothing will load {module} before kubelite at the next boot (kmod-ready's \
+                     drop-in, modules-load.d or MicroK8s' wrapper)"
+                ),
+                format!(
+                    "reinstall kmod-ready for its drop-in, or list {module} in \
+                     /etc/modules-load.d/kubelite.conf"
+                ),
+            ),
+            Cause::KubeliteDisabled => Wording::check_only(
+                format!(
+                    "kubelite will not start at the next boot, whatever {module} does: its unit \
+                     is not enabled"
+                ),
+                "`systemctl enable snap.microk8s.daemon-kubelite` (or `snap start --enable \
+                 microk8s`)",
+            ),
             Cause::KubeliteOverrideReset { file, unit } => Wording::logged_as(
                 format!("{module} is not loaded and an override stops kmod-ready before kubelite"),
                 format!(

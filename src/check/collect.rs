@@ -19,7 +19,7 @@ use super::report::*;
 const DEFAULT_MODULE: &str = "nf_conntrack";
 
 /// Reads every fact; never changes anything.
-pub fn collect(requested: &[String], root: Root) -> Report {
+pub fn collect(requested: &[String], next_boot: bool, root: Root) -> Report {
     let facts = Facts::read(root);
     let container = facts.container().map(str::to_string);
     let kubelite = Kubelite::read(&facts);
@@ -48,10 +48,14 @@ pub fn collect(requested: &[String], root: Root) -> Report {
         modules,
         kubelite,
         skipped: Vec::new(),
+        next_boot: None,
         blocking_config,
         blocking_index,
         verdict: Verdict::default(),
     };
+    if next_boot {
+        report.next_boot = Some(super::next_boot::next_boot(&facts, &report));
+    }
     report.verdict = verdict(&report, &facts);
     // Every file that exists but was not read, with the reason: a verdict
     // made without it is said to be.

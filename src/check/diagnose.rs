@@ -24,6 +24,20 @@ pub fn verdict(report: &Report, facts: &Facts) -> Verdict {
         verdict.fix = Some(failure.fix());
         verdict.detail = failure.detail();
     }
+    if let Some(next) = &report.next_boot {
+        // Now's cause first: it is what the admin can see and fix today.
+        verdict.not_ready = match (verdict.ready, next.ready) {
+            (true, true) => None,
+            (false, true) => Some("now"),
+            (false, false) => Some("now and next boot"),
+            (true, false) => {
+                verdict.cause.clone_from(&next.cause);
+                verdict.fix.clone_from(&next.fix);
+                Some("next boot")
+            }
+        };
+        verdict.ready &= next.ready;
+    }
     verdict
 }
 

@@ -20,6 +20,7 @@
 
 mod collect;
 mod diagnose;
+pub(crate) mod next_boot;
 mod render;
 pub(crate) mod report;
 
@@ -38,7 +39,7 @@ pub fn run(args: &CheckArgs, root: Root) -> Status {
     // libkmod's own complaints (a modprobe.d line it rejects) go to stderr
     // through our logger, escaped, as they do when loading: never raw.
     logging::init(LogTarget::Stderr, -1);
-    let report = collect(&args.modules, root);
+    let report = collect(&args.modules, args.next_boot, root);
     let text = if args.json {
         render::json(&report)
     } else {

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::cause::container_note;
+use crate::check::next_boot::{NextBoot, NextState as NextStateView};
 use crate::kubelite::{Kubelite, DROP_IN, PROXY_ERROR};
 use crate::libkmod::LIBRARY;
 use crate::logging::escape_controls;
@@ -119,9 +120,67 @@ pub fn human(report: &Report, colour: bool) -> String {
     }
     out.blank();
     render_kubelite(&mut out, &report.kubelite);
+    if let Some(next) = &report.next_boot {
+        out.blank();
+        render_next_boot(&mut out, next);
+    }
     out.blank();
-    render_verdict(&mut out, &report.verdict);
+    render_verdict(&mut out, &report.verdict, report.next_boot.is_some());
     out.text
+}
+
+/// The `--next-boot` paragraph: the kernel, from where, and each module.
+fn render_next_boot(out: &mut Out, next: &NextBoot) {
+    let kernel = &next.kernel;
+    let (release, tone) = match &kernel.release {
+        Some(release) => (release.as_str(), Tone::Plain),
+        None => ("unknown", Tone::Bad),
+    };
+    out.field("next boot", tone, release);
+    out.field("  from", Tone::Plain, &kernel.source);
+    if let Some(guess) = &kernel.guess {
+        out.field("  guess", Tone::Warn, guess);
+    }
+    if let Some(image) = &kernel.image {
+        out.field("  image", Tone::Plain, image);
+    }
+    let cmdline_note = if kernel.cmdline.is_some() {
+        ""
+    } else {
+        " (the running one)"
+    };
+    out.field(
+        "  cmdline",
+        Tone::Plain,
+        &format!("{}{cmdline_note}", next.cmdline),
+    );
+    match &next.module_dir {
+        Some(dir) => out.field("  module dir", Tone::Plain, dir),
+        None => out.field("  module dir", Tone::Bad, "none"),
+    }
+    for module in &next.modules {
+        let ready = matches!(module.state, NextStateView::Builtin)
+            || (matches!(module.state, NextStateView::Loadable) && !module.loaded_by.is_empty());
+        let tone = if ready { Tone::Good } else { Tone::Bad };
+        let by = if module.loaded_by.is_empty() {
+            String::new()
+        } else {
+            format!(", loaded by {}", module.loaded_by.join(", "))
+        };
+        out.field(
+            &format!("  {}", module.name),
+            tone,
+            &format!("{}{by}", module.state.as_str()),
+        );
+    }
+    if let Some(enabled) = next.kubelite_enabled {
+        let (text, tone) = if enabled {
+            ("enabled", Tone::Plain)
+        } else {
+            ("not enabled: it will not start at boot", Tone::Bad)
+        };
+        out.field("  kubelite", tone, text);
+    }
 }
 
 /// Kernel, module directory, container, libkmod, and what forbids loading.
@@ -190,8 +249,9 @@ fn render_system(out: &mut Out, report: &Report) {
     }
 }
 
-/// The last paragraph: detail, warnings, and the verdict line.
-fn render_verdict(out: &mut Out, verdict: &Verdict) {
+/// The last paragraph: detail, warnings, and the verdict line; with
+/// `--next-boot` it says when.
+fn render_verdict(out: &mut Out, verdict: &Verdict, next_boot: bool) {
     if let Some(detail) = &verdict.detail {
         out.field("detail", Tone::Plain, detail);
     }
@@ -199,12 +259,22 @@ fn render_verdict(out: &mut Out, verdict: &Verdict) {
         out.field("warning", Tone::Warn, warning);
     }
     if verdict.ready {
-        let line = format!("verdict: {}", out.paint(Tone::Good, "ready"));
+        let when = if next_boot {
+            " now and at the next boot"
+        } else {
+            ""
+        };
+        let line = format!("verdict: {}{when}", out.paint(Tone::Good, "ready"));
         out.text.push_str(&line);
         out.text.push('\n');
     } else {
+        let when = match verdict.not_ready {
+            Some("next boot") => " at the next boot".to_string(),
+            Some(when) => format!(" {when}"),
+            None => String::new(),
+        };
         let text = format!(
-            "not ready — {}: {}",
+            "not ready{when} — {}: {}",
             verdict.cause.as_deref().unwrap_or_default(),
             verdict.fix.as_deref().unwrap_or_default()
         );
