@@ -12,6 +12,9 @@ pub mod cli;
 mod input;
 mod journal;
 pub mod kubelite;
+// The one module with unsafe code (Cargo.toml denies it everywhere else):
+// the calls into libkmod and log.c, and the ELF note.
+#[allow(unsafe_code)]
 mod libkmod;
 mod load;
 mod logging;

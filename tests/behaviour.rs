@@ -74,8 +74,7 @@ fn sigterm_while_waiting_exits_promptly() {
             .unwrap();
         std::thread::sleep(Duration::from_millis(300));
         let sent = Instant::now();
-        // SAFETY: kill on our own child's pid.
-        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        common::kill(&child, signal);
         let out = child.wait_with_output().unwrap();
         let took = sent.elapsed();
         let err = stderr(&out);
@@ -102,8 +101,7 @@ fn sigterm_after_a_load_ends_the_wait() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    // SAFETY: kill on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    common::kill(&child, libc::SIGTERM);
     let out = child.wait_with_output().unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(75), "{err}");

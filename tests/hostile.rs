@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::ffi::CString;
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
@@ -45,9 +44,7 @@ fn timed(root: &FixtureRoot, args: &[&str]) -> Command {
 
 fn mkfifo(path: &Path) {
     let _ = std::fs::remove_file(path);
-    let c_path = CString::new(path.to_str().unwrap()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+    common::mkfifo(path);
 }
 
 /// Runs `command` (made afresh by `make` for each try) and asserts exit 75,
@@ -175,44 +172,15 @@ fn many_verbose_flags_do_not_wrap_to_quiet() {
     assert!(err.contains("nf_conntrack ready in"), "{err}");
 }
 
-/// Makes `syscall` fail with ENOMEM for the child (a seccomp filter), as
-/// it may on a starved system.
-fn fail_syscall(command: &mut Command, syscall: i64) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: only async-signal-safe prctl calls between fork and exec.
-    unsafe {
-        command.pre_exec(move || {
-            let stmt = |code: u16, k: u32, jt: u8, jf: u8| libc::sock_filter { code, jt, jf, k };
-            let mut filter = [
-                stmt(0x20, 0, 0, 0), // load seccomp_data.nr
-                stmt(0x15, syscall as u32, 0, 1),
-                stmt(0x06, 0x0005_0000 | libc::ENOMEM as u32, 0, 0), // errno
-                stmt(0x06, 0x7fff_0000, 0, 0),                       // allow
-            ];
-            let program = libc::sock_fprog {
-                len: filter.len() as u16,
-                filter: filter.as_mut_ptr(),
-            };
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-                || libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &program) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
 #[test]
 fn sigterm_ends_the_wait_even_without_a_signalfd() {
     let root = FixtureRoot::new("coming-times-out");
     let mut command = timed(&root, &["--timeout", "30s", "krtest_coming"]);
-    fail_syscall(&mut command, libc::SYS_signalfd4);
+    common::fail_syscalls(&mut command, &[libc::SYS_signalfd4], libc::ENOMEM);
     let child = command.stdout(Stdio::null()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let sent = Instant::now();
-    // SAFETY: kill on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    common::kill(&child, libc::SIGTERM);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(child.wait_with_output()));
     let out = rx.recv_timeout(Duration::from_secs(5));

@@ -48,9 +48,7 @@ fn skipped(report: &serde_json::Value) -> Vec<String> {
 fn fifo_and_device_configs_are_skipped_not_read() {
     let root = FixtureRoot::from_cases(&CHECK_CASES, "blacklisted");
     let modprobe_d = root.path.join("etc/modprobe.d");
-    let fifo = std::ffi::CString::new(modprobe_d.join("wedge.conf").to_str().unwrap()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    common::mkfifo(&modprobe_d.join("wedge.conf"));
     std::os::unix::fs::symlink("/dev/zero", modprobe_d.join("zero.conf")).unwrap();
     let out = run_bounded(root.check_command(&["--json"]));
     assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
@@ -171,13 +169,7 @@ fn output_errors_exit_74_with_a_message() {
     assert_eq!(out.status.code(), Some(0), "--help to /dev/null is fine");
     let mut closed = common::kmod_ready();
     closed.arg("--help").stderr(Stdio::piped());
-    // SAFETY: close(2) between fork and exec.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut closed, || {
-            libc::close(1);
-            Ok(())
-        });
-    }
+    common::close_stdout(&mut closed);
     let out = closed.output().unwrap();
     let err = common::stderr(&out);
     assert_eq!(out.status.code(), Some(74), "{err}");
@@ -229,9 +221,7 @@ fn a_fifo_as_initstate_does_not_hang_check() {
     let root = FixtureRoot::from_cases(&CHECK_CASES, "ready");
     let module = root.path.join("sys/module/krtest_fifo");
     std::fs::create_dir_all(&module).unwrap();
-    let fifo = std::ffi::CString::new(module.join("initstate").to_str().unwrap()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    common::mkfifo(&module.join("initstate"));
     let out = run_bounded(root.check_command(&["--json", "krtest_fifo"]));
     let report = json(&out);
     assert_eq!(out.status.code(), Some(1), "{report}");
@@ -242,9 +232,7 @@ fn a_fifo_as_initstate_does_not_hang_check() {
 
 fn mkfifo(path: &Path) {
     let _ = std::fs::remove_file(path);
-    let fifo = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    common::mkfifo(path);
 }
 
 #[test]
