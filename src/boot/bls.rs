@@ -53,18 +53,16 @@ pub(super) fn next_kernel(
         }
     };
     let entry = match &chosen {
-        Some(pattern) => entries.iter().find(|e| glob_matches(pattern, &e.id)),
+        // systemd-boot names an entry by its file name, GRUB without `.conf`.
+        Some(pattern) => entries.iter().find(|e| {
+            glob_matches(pattern, &e.id) || glob_matches(pattern, &format!("{}.conf", e.id))
+        }),
         None => entries.first(),
     };
+    let dir = root.join("loader/entries");
     let source = match &chosen {
-        Some(pattern) => format!(
-            "{} entries, {pattern:?} ({from})",
-            root.join("loader/entries").display()
-        ),
-        None => format!(
-            "{} entries, the first ({from})",
-            root.join("loader/entries").display()
-        ),
+        Some(pattern) => format!("{}, entry {pattern:?} ({from})", dir.display()),
+        None => format!("{}, the first entry ({from})", dir.display()),
     };
     let Some(entry) = entry else {
         return Some(NextKernel {

@@ -162,10 +162,12 @@ fn render_next_boot(out: &mut Out, next: &NextBoot) {
         let ready = matches!(module.state, NextStateView::Builtin)
             || (matches!(module.state, NextStateView::Loadable) && !module.loaded_by.is_empty());
         let tone = if ready { Tone::Good } else { Tone::Bad };
-        let by = if module.loaded_by.is_empty() {
-            String::new()
-        } else {
-            format!(", loaded by {}", module.loaded_by.join(", "))
+        let by = match (module.state, module.loaded_by.is_empty()) {
+            (NextStateView::Loadable, true) => ", and nothing loads it before kubelite".to_string(),
+            (NextStateView::Loadable, false) => {
+                format!(", loaded by {}", module.loaded_by.join(", "))
+            }
+            _ => String::new(),
         };
         out.field(
             &format!("  {}", module.name),
