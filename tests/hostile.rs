@@ -1,12 +1,12 @@
 //! Hostile input and faults (issue 13): what must end on time with the
 //! right status whatever the system does: slow `install` commands, FIFOs
-//! where files should be, a stderr nobody reads.
+//! where files should be, a stderr (socket or pipe) nobody reads.
 
 mod common;
 
 use std::ffi::CString;
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -145,6 +145,68 @@ fn wedged_stderr_socket_does_not_hang_the_run() {
     assert_timed_out(command, Duration::from_millis(500), "");
 }
 
+/// A pipe whose reader never reads and whose buffer is full, shrunk to one
+/// page first so that little fills it; blocking, as a shell hands it over.
+fn full_pipe() -> (OwnedFd, OwnedFd) {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into `fds`.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: the two descriptors pipe2 just made, owned from here on.
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let fd = writer.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe {
+        assert_eq!(libc::fcntl(fd, libc::F_SETPIPE_SZ, 4096), 4096);
+        assert_eq!(libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK), 0);
+    }
+    let mut pipe = std::fs::File::from(writer);
+    loop {
+        match pipe.write(b"x") {
+            Ok(_) => continue,
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(err) => panic!("filling the pipe: {err}"),
+        }
+    }
+    // SAFETY: fcntl on a descriptor we own.
+    assert_eq!(unsafe { libc::fcntl(fd, libc::F_SETFL, 0) }, 0);
+    (reader, pipe.into())
+}
+
+#[test]
+fn full_stderr_pipe_does_not_hang_the_wait() {
+    let root = FixtureRoot::new("coming-times-out");
+    let mut readers = Vec::new();
+    let command = || {
+        let (reader, writer) = full_pipe();
+        readers.push(reader);
+        let mut command = root.command();
+        command
+            .args(["-vv", "krtest_coming", "--timeout", "500ms"])
+            .stderr(Stdio::from(writer));
+        command
+    };
+    // Every line is dropped, so stderr says nothing.
+    assert_timed_out(command, Duration::from_millis(500), "");
+}
+
+/// The line before loading is written before the bound on loading starts;
+/// the bound's own line is written from the watchdog.
+#[test]
+fn full_stderr_pipe_does_not_hang_loading() {
+    let root = FixtureRoot::new("install-outlasts-timeout");
+    let mut readers = Vec::new();
+    let command = || {
+        let (reader, writer) = full_pipe();
+        readers.push(reader);
+        let mut command = root.command();
+        command
+            .args(["--timeout", "1s", "krtest_inst"])
+            .stderr(Stdio::from(writer));
+        command
+    };
+    assert_timed_out(command, Duration::from_secs(1), "");
+}
+
 #[test]
 fn wait_for_cannot_forge_a_log_line() {
     let root = FixtureRoot::new("already-ready");
@@ -224,25 +286,28 @@ fn sigterm_ends_the_wait_even_without_a_signalfd() {
     assert!(took < Duration::from_secs(2), "took {took:?}");
 }
 
-#[test]
-fn dropped_lines_are_counted_in_the_last_line() {
+/// The first line ("already in the kernel, waiting…") meets a full stderr
+/// (`writer`); then its reader comes back and reads the filler away: the
+/// last line says one line was lost.
+fn assert_dropped_line_counted(reader: OwnedFd, writer: OwnedFd) {
     let root = FixtureRoot::new("coming-times-out");
-    let (mut reader, writer) = wedged_socket();
     let mut command = root.command();
     command
         .args(["krtest_coming", "--timeout", "2s"])
-        .stderr(Stdio::from(OwnedFd::from(writer)));
+        .stderr(Stdio::from(writer));
     let child = command.spawn().unwrap();
     drop(command);
-    // The first line ("already in the kernel, waiting…") meets a full
-    // socket; then journald comes back: the filler is read away.
     std::thread::sleep(Duration::from_secs(1));
-    reader.set_nonblocking(true).unwrap();
+    let fd = reader.as_raw_fd();
+    let mut reader = std::fs::File::from(reader);
     let mut buffer = vec![0; 1 << 20];
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };
     while reader.read(&mut buffer).is_ok_and(|n| n > 0) {}
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(75));
-    reader.set_nonblocking(false).unwrap();
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
     let mut rest = String::new();
     reader.read_to_string(&mut rest).unwrap();
     assert!(
@@ -253,4 +318,16 @@ fn dropped_lines_are_counted_in_the_last_line() {
         rest.ends_with(" (1 log lines dropped: stderr was full)\n"),
         "{rest:?}"
     );
+}
+
+#[test]
+fn dropped_lines_are_counted_in_the_last_line() {
+    let (reader, writer) = wedged_socket();
+    assert_dropped_line_counted(reader.into(), writer.into());
+}
+
+#[test]
+fn dropped_lines_on_a_pipe_are_counted_in_the_last_line() {
+    let (reader, writer) = full_pipe();
+    assert_dropped_line_counted(reader, writer);
 }
