@@ -123,8 +123,12 @@ impl Run {
     }
 
     fn is_ready(&self, root: &Root) -> bool {
+        self.modules_ready(root) && self.wait_for.iter().all(|path| is_present(root, path))
+    }
+
+    /// Whether every module's own readiness paths are there.
+    fn modules_ready(&self, root: &Root) -> bool {
         self.requests.iter().all(|r| r.requirement.is_ready(root))
-            && self.wait_for.iter().all(|path| is_present(root, path))
     }
 
     /// Loads each requested module whose readiness paths are missing. A
@@ -175,10 +179,16 @@ impl Run {
     fn wait(&self, root: &Root) -> Result<(), Failure> {
         let deadline = self.start + self.timeout;
         let missing = || self.missing(root);
+        let timeout = || format_duration(self.timeout);
         let cause = match wait::wait_until(deadline, || self.is_ready(root)) {
             wait::Outcome::Ready => return Ok(()),
+            // Not the modules' fault: only what --wait-for added is missing.
+            wait::Outcome::TimedOut if self.modules_ready(root) => Cause::WaitForMissing {
+                timeout: timeout(),
+                missing: missing(),
+            },
             wait::Outcome::TimedOut => Cause::TimedOut {
-                timeout: format_duration(self.timeout),
+                timeout: timeout(),
                 missing: missing(),
             },
             wait::Outcome::Interrupted(signal) => Cause::Interrupted {
