@@ -41,10 +41,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
 /// Help and version go to stdout with status 0; any other error is one line
 /// on stderr (the argument and the reason) with status 64.
 fn usage_error(err: clap::Error) -> Status {
-    if cli::is_help_or_version(&err) {
+    if let Some(what) = cli::help_or_version(&err) {
         return match stdout::write_stdout(&err.render().to_string()) {
             Ok(()) => Status::Ready,
-            Err(io) => stdout::output_failed("the help", &io),
+            Err(io) => stdout::output_failed(what, &io),
         };
     }
     let reason = cli::error_reason(&err);

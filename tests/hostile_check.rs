@@ -171,22 +171,27 @@ fn output_errors_exit_74_with_a_message() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "--help to /dev/null is fine");
-    let mut closed = common::kmod_ready();
-    closed.arg("--help").stderr(Stdio::piped());
-    // SAFETY: close(2) between fork and exec.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut closed, || {
-            libc::close(1);
-            Ok(())
-        });
+    for (args, what) in [
+        (&["--help"][..], "the help"),
+        (&["check", "--help"], "the help"),
+        (&["-V"], "the version"),
+        (&["--version"], "the version"),
+    ] {
+        let mut closed = common::kmod_ready();
+        closed.args(args).stderr(Stdio::piped());
+        // SAFETY: close(1) between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut closed, || {
+                libc::close(1);
+                Ok(())
+            });
+        }
+        let out = closed.output().unwrap();
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(74), "{args:?}: {err}");
+        let expected = format!("kmod-ready: cannot write {what} to standard output: ");
+        assert!(err.starts_with(&expected), "{args:?}: {err}");
     }
-    let out = closed.output().unwrap();
-    let err = common::stderr(&out);
-    assert_eq!(out.status.code(), Some(74), "{err}");
-    assert!(
-        err.starts_with("kmod-ready: cannot write the help to standard output: "),
-        "{err}"
-    );
 }
 
 #[test]
