@@ -48,7 +48,7 @@ pub(crate) struct LoadArgs {
     #[arg(value_name = "MODULE", required = true, value_parser = os_parser(parse_load_module))]
     pub modules: Vec<String>,
 
-    /// How long the modules may take to become ready, loading included: 500ms, 10s, 1m
+    /// How long the modules may take to become ready, loading included (ms, s, m or h: 500ms, 10s, 1m)
     #[arg(long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT,
           value_parser = parse_timeout, allow_hyphen_values = true)]
     pub timeout: Duration,
