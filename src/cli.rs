@@ -394,4 +394,28 @@ mod tests {
             assert!(parse_module_name(bad.as_ref()).is_err(), "{bad:?}");
         }
     }
+
+    /// Every name of up to five of `a[]-*` is refused exactly when this
+    /// machine's libkmod refuses to look it up (EINVAL).
+    #[test]
+    fn brackets_are_refused_as_libkmod_refuses_them() {
+        let lib = crate::libkmod::Libkmod::open().expect("libkmod.so.2 is installed");
+        let empty = std::env::temp_dir().join(format!("kmod-ready-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).unwrap();
+        let ctx = lib.context(Some(&empty), Some(&[&empty])).unwrap();
+        let mut names = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = names
+                .iter()
+                .flat_map(|name| "a[]-*".chars().map(move |c| format!("{name}{c}")))
+                .collect();
+            for name in &longer {
+                let refused = ctx.lookup(name).err() == Some(-(nix::errno::Errno::EINVAL as i32));
+                assert_eq!(unpaired_bracket(name).is_some(), refused, "{name:?}");
+            }
+            names = longer;
+        }
+        drop(ctx);
+        std::fs::remove_dir_all(&empty).unwrap();
+    }
 }
