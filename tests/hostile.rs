@@ -5,7 +5,10 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::unistd::pipe2;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -143,6 +146,60 @@ fn wedged_stderr_socket_does_not_hang_the_run() {
     assert_timed_out(command, Duration::from_millis(500), "");
 }
 
+/// A pipe whose reader never reads and whose buffer is full, shrunk to one
+/// page first so that little fills it; blocking, as a shell hands it over.
+fn full_pipe() -> (OwnedFd, OwnedFd) {
+    let (reader, writer) = pipe2(OFlag::O_CLOEXEC).unwrap();
+    let fd = writer.as_raw_fd();
+    assert_eq!(fcntl(fd, FcntlArg::F_SETPIPE_SZ(4096)), Ok(4096));
+    fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).unwrap();
+    let mut pipe = std::fs::File::from(writer);
+    loop {
+        match pipe.write(b"x") {
+            Ok(_) => continue,
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(err) => panic!("filling the pipe: {err}"),
+        }
+    }
+    fcntl(fd, FcntlArg::F_SETFL(OFlag::empty())).unwrap();
+    (reader, pipe.into())
+}
+
+#[test]
+fn full_stderr_pipe_does_not_hang_the_wait() {
+    let root = FixtureRoot::new("coming-times-out");
+    let mut readers = Vec::new();
+    let command = || {
+        let (reader, writer) = full_pipe();
+        readers.push(reader);
+        let mut command = root.command();
+        command
+            .args(["-vv", "krtest_coming", "--timeout", "500ms"])
+            .stderr(Stdio::from(writer));
+        command
+    };
+    // Every line is dropped, so stderr says nothing.
+    assert_timed_out(command, Duration::from_millis(500), "");
+}
+
+/// The line before loading is written before the bound on loading starts;
+/// the bound's own line is written from the watchdog.
+#[test]
+fn full_stderr_pipe_does_not_hang_loading() {
+    let root = FixtureRoot::new("install-outlasts-timeout");
+    let mut readers = Vec::new();
+    let command = || {
+        let (reader, writer) = full_pipe();
+        readers.push(reader);
+        let mut command = root.command();
+        command
+            .args(["--timeout", "1s", "krtest_inst"])
+            .stderr(Stdio::from(writer));
+        command
+    };
+    assert_timed_out(command, Duration::from_secs(1), "");
+}
+
 #[test]
 fn wait_for_cannot_forge_a_log_line() {
     let root = FixtureRoot::new("already-ready");
@@ -193,25 +250,26 @@ fn sigterm_ends_the_wait_even_without_a_signalfd() {
     assert!(took < Duration::from_secs(2), "took {took:?}");
 }
 
-#[test]
-fn dropped_lines_are_counted_in_the_last_line() {
+/// The first line ("already in the kernel, waiting…") meets a full stderr
+/// (`writer`); then its reader comes back and reads the filler away: the
+/// last line says one line was lost.
+fn assert_dropped_line_counted(reader: OwnedFd, writer: OwnedFd) {
     let root = FixtureRoot::new("coming-times-out");
-    let (mut reader, writer) = wedged_socket();
     let mut command = root.command();
     command
         .args(["krtest_coming", "--timeout", "2s"])
-        .stderr(Stdio::from(OwnedFd::from(writer)));
+        .stderr(Stdio::from(writer));
     let child = command.spawn().unwrap();
     drop(command);
-    // The first line ("already in the kernel, waiting…") meets a full
-    // socket; then journald comes back: the filler is read away.
     std::thread::sleep(Duration::from_secs(1));
-    reader.set_nonblocking(true).unwrap();
+    let fd = reader.as_raw_fd();
+    let mut reader = std::fs::File::from(reader);
     let mut buffer = vec![0; 1 << 20];
+    fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).unwrap();
     while reader.read(&mut buffer).is_ok_and(|n| n > 0) {}
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(75));
-    reader.set_nonblocking(false).unwrap();
+    fcntl(fd, FcntlArg::F_SETFL(OFlag::empty())).unwrap();
     let mut rest = String::new();
     reader.read_to_string(&mut rest).unwrap();
     assert!(
@@ -260,4 +318,16 @@ fn a_directory_does_not_hide_a_fifo_in_modprobe_d() {
         err.contains("/lib/modprobe.d/wedge.conf (a FIFO) in modprobe.d is not a regular file"),
         "{err}"
     );
+}
+
+#[test]
+fn dropped_lines_are_counted_in_the_last_line() {
+    let (reader, writer) = wedged_socket();
+    assert_dropped_line_counted(reader.into(), writer.into());
+}
+
+#[test]
+fn dropped_lines_on_a_pipe_are_counted_in_the_last_line() {
+    let (reader, writer) = full_pipe();
+    assert_dropped_line_counted(reader, writer);
 }

@@ -167,16 +167,21 @@ fn output_errors_exit_74_with_a_message() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "--help to /dev/null is fine");
-    let mut closed = common::kmod_ready();
-    closed.arg("--help").stderr(Stdio::piped());
-    common::close_stdout(&mut closed);
-    let out = closed.output().unwrap();
-    let err = common::stderr(&out);
-    assert_eq!(out.status.code(), Some(74), "{err}");
-    assert!(
-        err.starts_with("kmod-ready: cannot write the help to standard output: "),
-        "{err}"
-    );
+    for (args, what) in [
+        (&["--help"][..], "the help"),
+        (&["check", "--help"], "the help"),
+        (&["-V"], "the version"),
+        (&["--version"], "the version"),
+    ] {
+        let mut closed = common::kmod_ready();
+        closed.args(args).stderr(Stdio::piped());
+        common::close_stdout(&mut closed);
+        let out = closed.output().unwrap();
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(74), "{args:?}: {err}");
+        let expected = format!("kmod-ready: cannot write {what} to standard output: ");
+        assert!(err.starts_with(&expected), "{args:?}: {err}");
+    }
 }
 
 #[test]

@@ -86,7 +86,14 @@ pub enum Cause {
         at: String,
         command: String,
     },
+    /// A module's own readiness paths were still missing at the timeout
+    /// (and perhaps `--wait-for` paths too).
     TimedOut {
+        timeout: String,
+        missing: String,
+    },
+    /// Every module was ready; only `--wait-for` paths were missing.
+    WaitForMissing {
         timeout: String,
         missing: String,
     },
@@ -267,7 +274,9 @@ impl Cause {
             Lockdown { .. } | KernelRefused | SignatureRejected => {
                 (Status::NotPermitted, LOAD_FAILED)
             }
-            TimedOut { .. } | LoadedNotReady { .. } => (Status::TimedOut, TIMED_OUT),
+            TimedOut { .. } | WaitForMissing { .. } | LoadedNotReady { .. } => {
+                (Status::TimedOut, TIMED_OUT)
+            }
             Interrupted { .. } => (Status::TimedOut, INTERRUPTED),
             LoadTimedOut { .. } => (Status::TimedOut, LOAD_TIMED_OUT),
             KubeliteCommandRejected { .. } => (Status::Usage, LOAD_FAILED),

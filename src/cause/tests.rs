@@ -29,6 +29,7 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (InstallLineFailed { failed: text(MODULE) }, 78, true),
         (InsertFailed, 69, true),
         (TimedOut { timeout: text("10 s"), missing: text("/sys/module/krtest_mod") }, 75, false),
+        (WaitForMissing { timeout: text("10 s"), missing: text("/proc/sys/net/x") }, 75, false),
         (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Reading }, 75, false),
         (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Install { module: text(MODULE) } }, 75, false),
         (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Init { module: text(MODULE) } }, 75, false),
@@ -71,6 +72,7 @@ fn listed(cause: &Cause) {
         KernelRefused | SignatureRejected | NoModuleSupport { .. } | BadFormat { .. } => {}
         UnknownSymbol { .. } | InstallLineFailed { .. } | InsertFailed => {}
         TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } | Blacklisted { .. } => {}
+        WaitForMissing { .. } => {}
         NotLoaded { .. } | KubeliteOverrideReset { .. } | LoadTimedOut { .. } => {}
         KubeliteCommandRejected { .. } | ConfigNotRegular { .. } => {}
         KubeliteCommandUnrunnable { .. } | WaitForNeverAppears { .. } | DropInMasked { .. } => {}

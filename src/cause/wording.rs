@@ -194,6 +194,19 @@ impl Cause {
                 ),
                 "see `dmesg`, or raise --timeout",
             ),
+            Cause::WaitForMissing { timeout, missing } => {
+                let fix = "check the path, and what should create it (br_netfilter creates \
+                           /proc/sys/net/bridge/), or raise --timeout";
+                Wording::logged_as(
+                    format!(
+                        "{module} is ready, but after {timeout} --wait-for {missing} is missing"
+                    ),
+                    fix,
+                    format!(
+                        "ready, but after {timeout} still missing (--wait-for): {missing}: {fix}"
+                    ),
+                )
+            }
             Cause::Interrupted { signal, missing } => Wording::reason_only(
                 format!("interrupted by {signal} while waiting for {missing}; not ready"),
                 "run it again once the system is up",

@@ -97,6 +97,7 @@ pub fn capturing_stderr<T>(f: impl FnOnce() -> T) -> T {
     if log::max_level() == log::LevelFilter::Off {
         return f();
     }
+    crate::logging::settle_stderr();
     let Ok((reader, writer)) = pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC) else {
         return f();
     };
