@@ -99,8 +99,9 @@ require_debian_packages() {
         apt-cache show "$pkg" >/dev/null 2>&1 || unknown=1
     done
     [ -z "$unknown" ] || apt_get update || die "apt-get update failed"
-    apt_get install -y --no-install-recommends "${missing[@]}" ||
-        { apt_get update && apt_get install -y --no-install-recommends "${missing[@]}"; } ||
+    apt_get install -y --no-install-recommends "${missing[@]}" && return 0
+    # Lists not updated yet may be older than the mirror: update them and retry.
+    [ -z "$unknown" ] && apt_get update && apt_get install -y --no-install-recommends "${missing[@]}" ||
         die "apt-get could not install ${missing[*]}"
 }
 
