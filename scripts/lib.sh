@@ -164,3 +164,16 @@ build_packages() {
     (cd "$top" && packaging/build-packages) >"$1" 2>&1 ||
         { tail -40 "$1" >&2; die "packaging/build-packages failed (log: $1)"; }
 }
+
+# debian_mirror: the Debian archive this machine's apt already uses (the
+# bookworm stanza, not -security or -updates), for tools that fetch from it.
+debian_mirror() {
+    local f=/etc/apt/sources.list.d/debian.sources
+    if [ -r "$f" ]; then
+        awk -v RS= '/(^|\n)Suites:([^\n]* )?bookworm( |\n|$)/ {
+            if (match($0, /URIs: *[^ \n]+/)) { split(substr($0, RSTART, RLENGTH), u, / +/); print u[2]; exit } }' "$f"
+    else
+        awk '$1 == "deb" && $0 ~ / bookworm / { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; exit } }' \
+            /etc/apt/sources.list
+    fi
+}
