@@ -65,13 +65,8 @@ pub(super) fn next_kernel(
         None => format!("{}, the first entry ({from})", dir.display()),
     };
     let Some(entry) = entry else {
-        return Some(NextKernel {
-            release: None,
-            image: None,
-            cmdline: None,
-            source,
-            guess: Some(format!("no entry matches {:?}", chosen.unwrap_or_default())),
-        });
+        let why = format!("no entry matches {:?}", chosen.unwrap_or_default());
+        return Some(NextKernel::unknown(source, why));
     };
     let image = entry.get("linux").map(str::to_string);
     let release = entry.get("version").map(str::to_string).or_else(|| {

@@ -45,16 +45,11 @@ pub(super) fn next_kernel(facts: &Facts) -> Option<NextKernel> {
     let entry = select(&menu, &selector);
     let source = format!("{}, entry {selector:?} ({from})", config_file.display());
     let Some(entry) = entry else {
-        return Some(NextKernel {
-            release: None,
-            image: None,
-            cmdline: None,
-            source,
-            guess: Some(format!(
-                "no menu entry of {} matches {selector:?}",
-                config_file.display()
-            )),
-        });
+        let why = format!(
+            "no menu entry of {} matches {selector:?}",
+            config_file.display()
+        );
+        return Some(NextKernel::unknown(source, why));
     };
     let (image, args) = entry.linux.clone().unzip();
     let args: Vec<String> = args.unwrap_or_default();

@@ -31,6 +31,19 @@ pub(crate) struct NextKernel {
     pub guess: Option<String>,
 }
 
+impl NextKernel {
+    /// The boot loader's files say where to look, but not which kernel.
+    fn unknown(source: String, why: String) -> NextKernel {
+        NextKernel {
+            release: None,
+            image: None,
+            cmdline: None,
+            source,
+            guess: Some(why),
+        }
+    }
+}
+
 /// The first layout that applies: GRUB (a BLS-reading grub.cfg hands over
 /// to the entries), systemd-boot's entries, else the newest kernel.
 pub(crate) fn next_kernel(facts: &Facts) -> NextKernel {
