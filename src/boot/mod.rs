@@ -76,23 +76,29 @@ fn newest_installed(facts: &Facts) -> NextKernel {
         (
             release_of_image(image).map(str::to_string),
             Some(format!("/boot/{image}")),
-            "the kernel images in /boot".to_string(),
+            "the newest of the kernel images in /boot".to_string(),
         )
     });
     let mut releases = facts.root.installed_releases();
     releases.sort_by(|a, b| compare_versions(a, b));
-    let (release, image, source) = from_boot.unwrap_or_else(|| {
-        (
-            releases.last().cloned(),
+    let (release, image, source) = from_boot.unwrap_or_else(|| match releases.last() {
+        Some(newest) => (
+            Some(newest.clone()),
             None,
-            "the module directories".to_string(),
-        )
+            "the newest of the module directories".to_string(),
+        ),
+        // Nothing is installed besides what runs: it boots again.
+        None => (
+            Some(facts.release.clone()),
+            None,
+            "the running kernel (no other is installed)".to_string(),
+        ),
     });
     NextKernel {
         release,
         image,
         cmdline: None,
-        source: format!("the newest of {source}"),
+        source,
         guess: Some(
             "no boot loader configuration was found (GRUB, Boot Loader Specification entries): \
              the newest installed kernel is assumed, with the running kernel's command line"

@@ -12,7 +12,7 @@ use crate::kubelite::UNIT;
 use crate::libkmod::{Context, Libkmod};
 use crate::system::{cmdline_module_blacklist, normalize_module_name, Facts};
 
-use super::report::{ModuleReport, Report};
+use super::report::{ModuleReport, Report, State};
 
 /// The wrapper MicroK8s' unit runs; since late 2024 it loads nf_conntrack
 /// and br_netfilter itself when their sysctls are missing.
@@ -92,6 +92,10 @@ pub(crate) fn next_boot(facts: &Facts, report: &Report) -> NextBoot {
         .iter()
         .map(|module| {
             let state = match (&module_dir, &ctx) {
+                // The running kernel boots again, with what it has built in.
+                _ if release == facts.release && module.state == State::Builtin => {
+                    NextState::Builtin
+                }
                 (None, _) => NextState::NoModuleDir,
                 (Some(_), None) => NextState::Unknown,
                 (Some(dir), Some(ctx)) => state(facts, ctx, dir, module, &denied),
