@@ -54,7 +54,9 @@ fn libkmod_paths_do_not_leak() {
                 "--trace-children=no",
             ])
             .arg(BIN)
-            .args(["--log=stderr", module])
+            // Under valgrind on a busy machine a load can outlast 10 s: this
+            // test is about leaks, not time.
+            .args(["--log=stderr", "--timeout", "1m", module])
             .env("KMOD_READY_ROOT", &root.path);
         // The same refusal on every kernel, as in the fixture case.
         refuse_module_loading(&mut command, libc::ENOSYS);
