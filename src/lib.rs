@@ -18,6 +18,7 @@ pub mod kubelite;
 mod libkmod;
 mod load;
 mod logging;
+mod microk8s;
 pub mod modprobe_d;
 mod readiness;
 mod run;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use nix::errno::Errno;
 
+use crate::check::kube_proxy::{Missing, ModuleState};
 use crate::check::next_boot::{NextBoot, NextState};
 use crate::check::report::{Kernel, ModuleReport, PathState, Report, State};
 use crate::kubelite::Rejected;
@@ -308,4 +309,32 @@ pub fn next_boot_cause(next: &NextBoot, report: &Report) -> Option<Failure> {
         return Some(Failure::new(&module.name, cause));
     }
     (next.kubelite_enabled == Some(false)).then(|| Failure::of_all(&names, Cause::KubeliteDisabled))
+}
+
+/// Why kube-proxy, in the mode MicroK8s runs it, would not start for want
+/// of a module or program beyond nf_conntrack (the report's own modules).
+pub fn kube_proxy_cause(report: &Report, facts: &Facts) -> Option<Failure> {
+    let kube_proxy = report.kube_proxy.as_ref()?;
+    let (name, missing) = kube_proxy.missing_at_start()?;
+    let mode = kube_proxy
+        .microk8s
+        .mode
+        .map(|m| format!("{m:?}").to_lowercase())
+        .unwrap_or_default();
+    let cause = match missing {
+        Missing::Iptables => Cause::KubeProxyNoIptables {
+            nftables_blocked: kube_proxy.nftables_would_work().err(),
+            feature_gate: kube_proxy.microk8s.minor().is_some_and(|minor| minor < 31),
+        },
+        Missing::NotLoaded(state) => Cause::KubeProxyModuleNotLoaded {
+            mode,
+            loadable: state == ModuleState::Loadable,
+        },
+        Missing::NotInKernel => Cause::KubeProxyModuleMissing { mode },
+        Missing::Program => Cause::KubeProxyProgramMissing { mode },
+        Missing::OldKernel => Cause::NftablesKernelTooOld {
+            release: facts.release.clone(),
+        },
+    };
+    Some(Failure::new(&name, cause))
 }

@@ -172,6 +172,33 @@ pub enum Cause {
     /// `check --next-boot`: kubelite's unit is not enabled, so it does not
     /// start at boot.
     KubeliteDisabled,
+    /// `check`: kube-proxy runs in iptables mode on a kernel with neither
+    /// ip_tables nor ip6_tables. `nftables_blocked`: why nftables mode would
+    /// not work either (none when it would); `feature_gate`: Kubernetes
+    /// before 1.31 needs NFTablesProxyMode=true for it.
+    KubeProxyNoIptables {
+        nftables_blocked: Option<String>,
+        feature_gate: bool,
+    },
+    /// `check`: kube-proxy's `mode` writes the module's sysctls at start,
+    /// and the module is not loaded (`loadable`: but could be).
+    KubeProxyModuleNotLoaded {
+        mode: String,
+        loadable: bool,
+    },
+    /// `check`: kube-proxy's `mode` needs a module this kernel lacks.
+    KubeProxyModuleMissing {
+        mode: String,
+    },
+    /// `check`: kube-proxy's `mode` runs a program (the module name of the
+    /// failure) that is not installed.
+    KubeProxyProgramMissing {
+        mode: String,
+    },
+    /// `check`: nftables mode on a kernel before 5.13.
+    NftablesKernelTooOld {
+        release: String,
+    },
     /// `check`: an override's empty `ExecStartPre=` removed ours.
     KubeliteOverrideReset {
         file: PathBuf,
@@ -261,6 +288,13 @@ impl Cause {
                 (Status::BadConfig, LOAD_FAILED)
             }
             DropInMasked { .. } | IndexNotRegular { .. } => (Status::BadConfig, LOAD_FAILED),
+            KubeProxyNoIptables { .. } | KubeProxyModuleMissing { .. } => {
+                (Status::Unavailable, LOAD_FAILED)
+            }
+            KubeProxyModuleNotLoaded { .. } | KubeProxyProgramMissing { .. } => {
+                (Status::Unavailable, LOAD_FAILED)
+            }
+            NftablesKernelTooOld { .. } => (Status::Unavailable, LOAD_FAILED),
             NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {
                 (Status::Unavailable, LOAD_FAILED)
             }

@@ -51,6 +51,13 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (NextKernelUnknown { why: text("no entry matches \"9\"") }, 69, false),
         (NextKernelWithoutModules { release: text("6.1.0-next") }, 69, false),
         (NothingLoadsAtBoot, 78, false),
+        (KubeProxyNoIptables { nftables_blocked: None, feature_gate: true }, 69, false),
+        (KubeProxyNoIptables { nftables_blocked: Some(text("no nft")), feature_gate: false }, 69, false),
+        (KubeProxyModuleNotLoaded { mode: text("ipvs"), loadable: true }, 69, false),
+        (KubeProxyModuleNotLoaded { mode: text("ipvs"), loadable: false }, 69, false),
+        (KubeProxyModuleMissing { mode: text("nftables") }, 69, false),
+        (KubeProxyProgramMissing { mode: text("ipvs") }, 69, false),
+        (NftablesKernelTooOld { release: text("5.10.0-30-amd64") }, 69, false),
         (KubeliteDisabled, 78, false),
         (IndexNotRegular { file: text("/lib/modules/6.1.0-test/modules.dep.bin (a FIFO)"), release: text("6.1.0-test") }, 78, false),
         (InstallDidNotLoad { module: text(MODULE), install: Box::new(InstallLine { file: "/etc/modprobe.d/x.conf".into(), line: 1, command: text("/bin/true") }) }, 78, false),
@@ -79,6 +86,9 @@ fn listed(cause: &Cause) {
         InstallDidNotLoad { .. } | DisabledByInstallLine { .. } | IndexNotRegular { .. } => {}
         NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {}
         NothingLoadsAtBoot | KubeliteDisabled => {}
+        KubeProxyNoIptables { .. } | KubeProxyModuleNotLoaded { .. } => {}
+        KubeProxyModuleMissing { .. } | KubeProxyProgramMissing { .. } => {}
+        NftablesKernelTooOld { .. } => {}
         KernelWithoutModules { .. } => {}
     }
 }

@@ -40,12 +40,14 @@ pub fn collect(requested: &[String], next_boot: bool, root: Root) -> Report {
         .iter()
         .map(|name| module_report(&facts, &kernel, ctx.as_ref(), usable, name))
         .collect();
+    let kube_proxy = super::kube_proxy::kube_proxy(&facts, ctx.as_ref(), &kernel.module_dir);
     let mut report = Report {
         schema: SCHEMA,
         kernel,
         container,
         libkmod: libkmod_state(lib.as_ref().err()),
         modules,
+        kube_proxy,
         kubelite,
         skipped: Vec::new(),
         next_boot: None,

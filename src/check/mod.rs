@@ -20,6 +20,7 @@
 
 mod collect;
 mod diagnose;
+pub(crate) mod kube_proxy;
 pub(crate) mod next_boot;
 mod render;
 pub(crate) mod report;

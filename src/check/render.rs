@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::cause::container_note;
+use crate::check::kube_proxy::{KubeProxy, ModuleState};
 use crate::check::next_boot::{NextBoot, NextState as NextStateView};
 use crate::kubelite::{Kubelite, DROP_IN, PROXY_ERROR};
 use crate::libkmod::LIBRARY;
@@ -120,6 +121,10 @@ pub fn human(report: &Report, colour: bool) -> String {
     }
     out.blank();
     render_kubelite(&mut out, &report.kubelite);
+    if let Some(kube_proxy) = &report.kube_proxy {
+        out.blank();
+        render_kube_proxy(&mut out, kube_proxy);
+    }
     if let Some(next) = &report.next_boot {
         out.blank();
         render_next_boot(&mut out, next);
@@ -127,6 +132,65 @@ pub fn human(report: &Report, colour: bool) -> String {
     out.blank();
     render_verdict(&mut out, &report.verdict, report.next_boot.is_some());
     out.text
+}
+
+/// How MicroK8s runs kube-proxy, and what its mode needs.
+fn render_kube_proxy(out: &mut Out, kube_proxy: &KubeProxy) {
+    let microk8s = &kube_proxy.microk8s;
+    let mode = match microk8s.mode {
+        Some(mode) => format!("{mode:?} mode",).to_lowercase(),
+        None => "a mode check does not know".to_string(),
+    };
+    out.field(
+        "kube-proxy",
+        Tone::Plain,
+        &format!("{mode}, from {}", microk8s.mode_from),
+    );
+    let version = microk8s.version.as_deref().unwrap_or("unknown");
+    let loads = if microk8s.wrapper_loads.is_empty() {
+        "its wrapper loads no module".to_string()
+    } else {
+        format!("its wrapper loads {}", microk8s.wrapper_loads.join(", "))
+    };
+    out.field("  microk8s", Tone::Plain, &format!("{version}; {loads}"));
+    for module in &kube_proxy.modules {
+        let tone = match (module.needed, module.state) {
+            ("loaded", state) if !state.in_kernel() => Tone::Bad,
+            (_, ModuleState::Missing) => Tone::Warn,
+            _ => Tone::Plain,
+        };
+        let note = if module.needed == "loaded" {
+            " (needed loaded at start)"
+        } else {
+            ""
+        };
+        out.field(
+            &format!("  {}", module.name),
+            tone,
+            &format!("{}{note}", module.state.as_str()),
+        );
+    }
+    for program in &kube_proxy.programs {
+        match &program.path {
+            Some(path) => out.field(&format!("  {}", program.name), Tone::Plain, path),
+            None => out.field(&format!("  {}", program.name), Tone::Bad, "not installed"),
+        }
+    }
+    if kube_proxy.kernel_new_enough == Some(false) {
+        out.field(
+            "  kernel",
+            Tone::Bad,
+            "older than 5.13, which nftables mode needs",
+        );
+    }
+    if let Some(instead) = &kube_proxy.nftables_instead {
+        let nft = instead.nft.as_deref().unwrap_or("nft not installed");
+        out.field(
+            "  nftables",
+            Tone::Plain,
+            &format!("nf_tables {}; {nft}", instead.nf_tables.as_str()),
+        );
+    }
 }
 
 /// The `--next-boot` paragraph: the kernel, from where, and each module.

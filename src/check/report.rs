@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::kubelite::Kubelite;
 
+use super::kube_proxy::KubeProxy;
 use super::next_boot::NextBoot;
 use crate::modprobe_d::{InstallLine, Location};
 
@@ -21,6 +22,10 @@ pub struct Report {
     pub libkmod: LibkmodState,
     pub modules: Vec<ModuleReport>,
     pub kubelite: Kubelite,
+    /// How MicroK8s runs kube-proxy and what its mode needs (present only
+    /// when the snap is installed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kube_proxy: Option<KubeProxy>,
     pub skipped: Vec<String>,
     /// With `--next-boot`: the verdict for the next boot.
     #[serde(skip_serializing_if = "Option::is_none")]
