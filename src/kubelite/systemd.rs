@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{PROXY_ERROR, UNIT};
+use super::{ExecCommand, PROXY_ERROR, UNIT};
 
 /// The longest we wait for `systemctl` or `journalctl`.
 pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -17,14 +17,16 @@ pub(crate) struct Show {
     pub load_state: Option<String>,
     pub fragment_path: Option<PathBuf>,
     pub drop_in_paths: Vec<PathBuf>,
-    pub exec_start_pre: Vec<String>,
+    pub exec_start_pre: Vec<ExecCommand>,
     pub active_state: Option<String>,
     pub n_restarts: Option<u64>,
 }
 
-/// Parses `systemctl show -p …` output: `Key=value` lines; `ExecStartPre`
-/// values look like `{ path=… ; argv[]=/usr/sbin/kmod-ready nf_conntrack ;
-/// ignore_errors=no ; … }`, one per command (on one line or several).
+/// Parses `systemctl show -p …` output: `Key=value` lines; `ExecStartPreEx`
+/// values look like `{ path=/usr/sbin/kmod-ready ; argv[]=/usr/sbin/kmod-ready
+/// nf_conntrack ; flags=ignore-failure ; … }`, one per command (on one line or
+/// several). systemctl joins the arguments with spaces, unquoted, so an
+/// argument that holds a space is read as two.
 pub(crate) fn parse_show(text: &str) -> Show {
     let mut show = Show::default();
     for line in text.lines() {
@@ -40,18 +42,48 @@ pub(crate) fn parse_show(text: &str) -> Show {
             "DropInPaths" => {
                 show.drop_in_paths = value.split_whitespace().map(PathBuf::from).collect()
             }
-            "ExecStartPre" => {
-                for entry in value.split("argv[]=").skip(1) {
-                    let argv = entry.split(" ;").next().unwrap_or_default().trim();
-                    let ignore = entry.contains("ignore_errors=yes");
-                    let prefix = if ignore { "-" } else { "" };
-                    show.exec_start_pre.push(format!("{prefix}{argv}"));
+            "ExecStartPreEx" | "ExecStartPre" => {
+                for entry in value.split("{ path=").skip(1) {
+                    if let Some(command) = shown_command(entry) {
+                        show.exec_start_pre.push(command);
+                    }
                 }
             }
             _ => {}
         }
     }
     show
+}
+
+/// One command of `systemctl show`, from after its `{ path=`.
+fn shown_command(entry: &str) -> Option<ExecCommand> {
+    let (path, rest) = entry.split_once(" ; argv[]=")?;
+    let (argv, rest) = rest.split_once(" ; ")?;
+    let field = |name: &str| {
+        rest.split(" ; ")
+            .find_map(|f| f.strip_prefix(name))
+            .unwrap_or_default()
+    };
+    let flags: Vec<&str> = field("flags=").split(' ').collect();
+    let ignore_failure = flags.contains(&"ignore-failure") || field("ignore_errors=") == "yes";
+    let no_env_expand = flags.contains(&"no-env-expand");
+    let argv: Vec<String> = argv.split(' ').map(str::to_string).collect();
+    let mut text = String::new();
+    text.push_str(if ignore_failure { "-" } else { "" });
+    text.push_str(if no_env_expand { ":" } else { "" });
+    if argv.first().map(String::as_str) != Some(path) {
+        text.push('@');
+        text.push_str(path);
+        text.push(' ');
+    }
+    text.push_str(&argv.join(" "));
+    Some(ExecCommand {
+        text,
+        ignore_failure,
+        no_env_expand,
+        path: path.to_string(),
+        argv,
+    })
 }
 
 /// The last journal line of the unit that has "Error running ProxyServer",
@@ -173,10 +205,20 @@ mod tests {
         let show = parse_show(text);
         assert_eq!(show.load_state.as_deref(), Some("loaded"));
         assert_eq!(show.drop_in_paths.len(), 2);
-        assert_eq!(
-            show.exec_start_pre,
-            vec!["/usr/sbin/kmod-ready nf_conntrack", "-/bin/true x"]
+        let texts: Vec<&str> = show
+            .exec_start_pre
+            .iter()
+            .map(|c| c.text.as_str())
+            .collect();
+        assert_eq!(texts, ["/usr/sbin/kmod-ready nf_conntrack", "-/bin/true x"]);
+        let ex = parse_show(
+            "ExecStartPreEx={ path=/usr/sbin/kmod-ready ; argv[]=kr $M ; flags=ignore-failure no-env-expand ; start_time=[n/a] ; pid=0 }\n",
         );
+        let command = &ex.exec_start_pre[0];
+        assert_eq!(command.text, "-:@/usr/sbin/kmod-ready kr $M");
+        assert_eq!(command.path, "/usr/sbin/kmod-ready");
+        assert_eq!(command.argv, ["kr", "$M"]);
+        assert!(command.ignore_failure && command.no_env_expand);
         assert_eq!(show.active_state.as_deref(), Some("activating"));
         assert_eq!(show.n_restarts, Some(4));
         let missing = parse_show("LoadState=not-found\nFragmentPath=\nDropInPaths=\nNRestarts=0\n");
