@@ -24,7 +24,7 @@ use crate::system::Facts;
 pub use env::{environment_file, Env};
 use exec::not_executable;
 pub use exec::{parse_exec, parse_exec_line, ExecCommand, KmodReady};
-use systemd::{last_proxy_error, parse_show, run_bounded, Show};
+use systemd::{exec_start_pre_exact, last_proxy_error, parse_show, run_bounded, Show};
 
 pub(crate) const UNIT: &str = "snap.microk8s.daemon-kubelite.service";
 /// Where the kmod-ready package installs its drop-in.
@@ -182,7 +182,19 @@ impl Kubelite {
         self.unit_exists = show.load_state.as_deref().is_some_and(|s| s != "not-found");
         self.unit_file = show.fragment_path.clone();
         self.drop_ins = show.drop_in_paths.clone();
-        self.commands = show.exec_start_pre.clone();
+        // busctl gives each argument apart; systemctl joins them with spaces.
+        let exact = self.unit_exists.then(exec_start_pre_exact);
+        self.commands = match exact {
+            Some(Ok(commands)) => commands,
+            Some(Err(reason)) => {
+                self.skipped.push(format!(
+                    "ExecStartPre= arguments: {reason}; read from systemctl show, \
+                     where an argument holding a space reads as two"
+                ));
+                show.exec_start_pre.clone()
+            }
+            None => show.exec_start_pre.clone(),
+        };
         self.exec_start_pre = self.commands.iter().map(|c| c.text.clone()).collect();
         self.active_state = show.active_state.clone();
         self.n_restarts = show.n_restarts;

@@ -64,10 +64,18 @@ fn shown_command(entry: &str) -> Option<ExecCommand> {
             .find_map(|f| f.strip_prefix(name))
             .unwrap_or_default()
     };
-    let flags: Vec<&str> = field("flags=").split(' ').collect();
-    let ignore_failure = flags.contains(&"ignore-failure") || field("ignore_errors=") == "yes";
-    let no_env_expand = flags.contains(&"no-env-expand");
+    let mut flags: Vec<&str> = field("flags=").split(' ').collect();
+    if field("ignore_errors=") == "yes" {
+        flags.push("ignore-failure");
+    }
     let argv: Vec<String> = argv.split(' ').map(str::to_string).collect();
+    Some(command_from(path, argv, &flags))
+}
+
+/// A command as systemd holds it: its executable, arguments and flags.
+fn command_from(path: &str, argv: Vec<String>, flags: &[&str]) -> ExecCommand {
+    let ignore_failure = flags.contains(&"ignore-failure");
+    let no_env_expand = flags.contains(&"no-env-expand");
     let mut text = String::new();
     text.push_str(if ignore_failure { "-" } else { "" });
     text.push_str(if no_env_expand { ":" } else { "" });
@@ -77,13 +85,68 @@ fn shown_command(entry: &str) -> Option<ExecCommand> {
         text.push(' ');
     }
     text.push_str(&argv.join(" "));
-    Some(ExecCommand {
+    ExecCommand {
         text,
         ignore_failure,
         no_env_expand,
         path: path.to_string(),
         argv,
-    })
+    }
+}
+
+/// The unit's `ExecStartPre=` commands from systemd's D-Bus property, where
+/// each argument is a string of its own (`systemctl show` joins them with
+/// spaces): `busctl --json=short get-property … ExecStartPreEx`.
+pub(super) fn exec_start_pre_exact() -> Result<Vec<ExecCommand>, String> {
+    let object = format!("/org/freedesktop/systemd1/unit/{}", bus_label(UNIT));
+    let (text, _) = run_bounded(
+        "busctl",
+        &[
+            "--json=short",
+            "get-property",
+            "org.freedesktop.systemd1",
+            &object,
+            "org.freedesktop.systemd1.Service",
+            "ExecStartPreEx",
+        ],
+    )?;
+    parse_busctl(&text).ok_or_else(|| "busctl printed something else than ExecStartPreEx".into())
+}
+
+/// `{"type":"a(sasasttttuii)","data":[["PATH",["ARGV0",…],["FLAG",…],…],…]}`.
+fn parse_busctl(text: &str) -> Option<Vec<ExecCommand>> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let strings = |v: &serde_json::Value| -> Option<Vec<String>> {
+        v.as_array()?
+            .iter()
+            .map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    value["data"]
+        .as_array()?
+        .iter()
+        .map(|entry| {
+            let path = entry.get(0)?.as_str()?;
+            let argv = strings(entry.get(1)?)?;
+            let flags = strings(entry.get(2)?)?;
+            let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+            Some(command_from(path, argv, &flags))
+        })
+        .collect()
+}
+
+/// A unit name as a D-Bus object path label: every byte but a letter or a
+/// digit as `_` and two hex digits.
+fn bus_label(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("_{b:02x}")
+            }
+        })
+        .collect()
 }
 
 /// The last journal line of the unit that has "Error running ProxyServer",
@@ -219,6 +282,16 @@ mod tests {
         assert_eq!(command.path, "/usr/sbin/kmod-ready");
         assert_eq!(command.argv, ["kr", "$M"]);
         assert!(command.ignore_failure && command.no_env_expand);
+        assert_eq!(
+            bus_label(UNIT),
+            "snap_2emicrok8s_2edaemon_2dkubelite_2eservice"
+        );
+        let exact = parse_busctl(
+            r#"{"type":"a(sasasttttuii)","data":[["/bin/x",["x0","a b"],["no-env-expand"],0,0,0,0,0,0,0]]}"#,
+        )
+        .unwrap();
+        assert_eq!(exact[0].argv, ["x0", "a b"]);
+        assert_eq!(exact[0].text, ":@/bin/x x0 a b");
         assert_eq!(show.active_state.as_deref(), Some("activating"));
         assert_eq!(show.n_restarts, Some(4));
         let missing = parse_show("LoadState=not-found\nFragmentPath=\nDropInPaths=\nNRestarts=0\n");
