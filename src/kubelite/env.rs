@@ -173,10 +173,13 @@ fn env_file_value(chars: &mut std::iter::Peekable<std::str::Chars>) -> String {
     // Trailing whitespace outside quotes is dropped: `keep` is the length
     // of the value up to its last character that stays.
     let mut keep = 0;
+    // A quote opens only at the start of the value; later it is a character.
+    let mut start = true;
     while let Some(c) = chars.next() {
+        let first = std::mem::replace(&mut start, false);
         match c {
             '\n' => break,
-            '\'' => {
+            '\'' if first => {
                 for c in chars.by_ref() {
                     if c == '\'' {
                         break;
@@ -185,7 +188,7 @@ fn env_file_value(chars: &mut std::iter::Peekable<std::str::Chars>) -> String {
                 }
                 keep = value.len();
             }
-            '"' => {
+            '"' if first => {
                 while let Some(c) = chars.next() {
                     match c {
                         '"' => break,
@@ -248,7 +251,7 @@ mod tests {
     #[test]
     fn environment_files() {
         let text = "# comment\n; comment\n  A = 1 2  \nB=\"q \\\" \\x\"tail\nC='s \\ t'\n\
-                    D=cont\\\ninued\nbad-name=1\nnovalue\nE=x # not a comment\n";
+                    D=cont\\\ninued\nbad-name=1\nnovalue\nE=x # not a comment\nF=a\"b\"c\n";
         let e = environment_file(text);
         assert_eq!(e.get("A"), Some("1 2"));
         assert_eq!(e.get("B"), Some("q \" \\xtail"));
@@ -256,6 +259,7 @@ mod tests {
         assert_eq!(e.get("D"), Some("continued"));
         assert_eq!(e.get("bad-name"), None);
         assert_eq!(e.get("E"), Some("x # not a comment"));
+        assert_eq!(e.get("F"), Some("a\"b\"c"));
     }
 
     #[test]

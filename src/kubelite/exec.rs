@@ -35,16 +35,29 @@ pub enum KmodReady {
     Rejected(String),
 }
 
+/// The one error after which systemd ignores the rest of the line and
+/// goes on; after any other it refuses the whole unit ("bad-setting").
+const QUOTE_NOT_CLOSED: &str = "a quote is not closed";
+
+/// Why systemd stopped reading an `ExecStartPre=` value.
+#[derive(Debug, PartialEq, Eq)]
+pub struct LineError {
+    pub reason: String,
+    /// systemd refuses the unit: it runs none of its commands.
+    pub fatal: bool,
+}
+
 /// The prefixes of systemd.service(5), "Command lines".
 const PREFIXES: &str = "-@:+!|";
 
 /// The commands of one `ExecStartPre=` value as systemd reads it: a `;`
 /// word separates commands (`\;` is a literal `;`), each starts with its
 /// prefixes and executable, words are unquoted and unescaped, then unit
-/// specifiers (`%n`, `%%`…) resolved. A command systemd refuses (an open
-/// quote, a bad escape, no executable) ends the value: systemd keeps the
-/// commands before it and ignores the rest, which the error names.
-pub fn parse_exec_line(value: &str) -> (Vec<ExecCommand>, Option<String>) {
+/// specifiers (`%n`, `%%`…) resolved. An open quote ends the value: systemd
+/// keeps the commands before it and ignores the rest. Any other error (a bad
+/// escape, no executable, `@` without `argv[0]`, a relative path) makes
+/// systemd refuse the unit, the error says so.
+pub fn parse_exec_line(value: &str) -> (Vec<ExecCommand>, Option<LineError>) {
     let mut commands = Vec::new();
     let mut rest = value;
     loop {
@@ -64,7 +77,10 @@ pub fn parse_exec_line(value: &str) -> (Vec<ExecCommand>, Option<String>) {
                     return (commands, None);
                 }
             }
-            Err(reason) => return (commands, Some(reason)),
+            Err(reason) => {
+                let fatal = reason != QUOTE_NOT_CLOSED;
+                return (commands, Some(LineError { reason, fatal }));
+            }
         }
     }
 }
@@ -74,7 +90,7 @@ pub fn parse_exec_line(value: &str) -> (Vec<ExecCommand>, Option<String>) {
 pub fn parse_exec(value: &str) -> Result<ExecCommand, String> {
     match parse_exec_line(value) {
         (mut commands, None) if commands.len() == 1 => Ok(commands.remove(0)),
-        (_, Some(reason)) => Err(reason),
+        (_, Some(error)) => Err(error.reason),
         _ => Err("not one command".into()),
     }
 }
@@ -304,7 +320,7 @@ fn next_word(rest: &mut &str) -> Result<Option<String>, String> {
         }
     }
     if quote.is_some() {
-        return Err("a quote is not closed".into());
+        return Err(QUOTE_NOT_CLOSED.into());
     }
     *rest = chars.as_str();
     Ok(Some(word))
@@ -389,7 +405,9 @@ mod tests {
         assert!(commands[0].ignore_failure && commands[2].no_env_expand);
         let (kept, error) = parse_exec_line("/bin/a ; /bin/b \"open ; /bin/c");
         assert_eq!(kept.len(), 1);
-        assert!(error.is_some());
+        assert!(!error.unwrap().fatal);
+        let (_, error) = parse_exec_line("/bin/a \\q");
+        assert!(error.unwrap().fatal);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::system::Facts;
 
 pub use env::{environment_file, Env};
 use exec::not_executable;
-pub use exec::{parse_exec, parse_exec_line, ExecCommand, KmodReady};
+pub use exec::{parse_exec, parse_exec_line, ExecCommand, KmodReady, LineError};
 use systemd::{exec_start_pre_exact, last_proxy_error, parse_show, run_bounded, Show};
 
 pub(crate) const UNIT: &str = "snap.microk8s.daemon-kubelite.service";
@@ -195,6 +195,16 @@ impl Kubelite {
             }
             None => show.exec_start_pre.clone(),
         };
+        if show.load_state.as_deref() == Some("bad-setting") {
+            self.commands.clear();
+            self.unrunnable.push(Rejected {
+                command: UNIT.to_string(),
+                reason: format!(
+                    "systemd refuses the unit (a bad setting; `journalctl -b -u {UNIT}` names it) and runs none of its commands"
+                ),
+                ignored: false,
+            });
+        }
         self.exec_start_pre = self.commands.iter().map(|c| c.text.clone()).collect();
         self.active_state = show.active_state.clone();
         self.n_restarts = show.n_restarts;
@@ -244,6 +254,10 @@ impl Kubelite {
         let settings = self.read_service(facts, &files);
         self.environment = settings.environment(self, facts);
         self.commands = settings.commands;
+        if let Some(refused) = settings.refused {
+            self.commands.clear();
+            self.unrunnable.push(refused);
+        }
         self.exec_start_pre = self.commands.iter().map(|c| c.text.clone()).collect();
     }
 
@@ -268,7 +282,23 @@ impl Kubelite {
                         settings.commands.clear();
                     }
                     ("ExecStartPre", false) => {
-                        settings.commands.extend(parse_exec_line(&value).0);
+                        let (commands, error) = parse_exec_line(&value);
+                        settings.commands.extend(commands);
+                        if let Some(LineError {
+                            reason,
+                            fatal: true,
+                        }) = error
+                        {
+                            settings.refused = Some(Rejected {
+                                command: value,
+                                reason: format!(
+                                    "{reason} (in {}): systemd refuses the unit and runs none of its commands",
+                                    file.display()
+                                ),
+                                ignored: false,
+                            });
+                            return settings;
+                        }
                     }
                     ("Environment", true) => settings.environment = Env::default(),
                     ("Environment", false) => settings
@@ -336,6 +366,9 @@ struct ServiceSettings {
     environment: Env,
     /// `EnvironmentFile=` values, in order (`-` prefix: may be missing).
     environment_files: Vec<String>,
+    /// A setting for which systemd refuses the whole unit ("bad-setting"),
+    /// the reason naming the file; reading stops there, as systemd's does.
+    refused: Option<Rejected>,
 }
 
 impl ServiceSettings {
