@@ -35,9 +35,12 @@ pub enum KmodReady {
     Rejected(String),
 }
 
-/// The one error after which systemd ignores the rest of the line and
-/// goes on; after any other it refuses the whole unit ("bad-setting").
-const QUOTE_NOT_CLOSED: &str = "a quote is not closed";
+/// The errors after which systemd ignores the rest of the line and goes
+/// on; after any other (an open quote, `@` without `argv[0]`, a relative
+/// path) it refuses the whole unit ("bad-setting"), as systemd 247, 252 and
+/// 257 were seen to do.
+const EMPTY_PATH: &str = "no executable after the prefixes";
+const SPECIFIER_AT_END: &str = "a `%` ends a word (write %% for a %)";
 
 /// Why systemd stopped reading an `ExecStartPre=` value.
 #[derive(Debug, PartialEq, Eq)]
@@ -78,7 +81,7 @@ pub fn parse_exec_line(value: &str) -> (Vec<ExecCommand>, Option<LineError>) {
                 }
             }
             Err(reason) => {
-                let fatal = reason != QUOTE_NOT_CLOSED;
+                let fatal = reason != EMPTY_PATH && reason != SPECIFIER_AT_END;
                 return (commands, Some(LineError { reason, fatal }));
             }
         }
@@ -105,7 +108,7 @@ fn parse_one(rest: &mut &str) -> Result<Option<(ExecCommand, bool)>, String> {
     let (prefixes, path) = first.split_at(prefixes);
     let path = resolve_specifiers(path)?;
     if path.is_empty() {
-        return Err("no executable after the prefixes".into());
+        return Err(EMPTY_PATH.into());
     }
     if path.ends_with('/') || (path.contains('/') && !path.starts_with('/')) {
         return Err(format!(
@@ -182,7 +185,7 @@ fn resolve_specifiers(word: &str) -> Result<String, String> {
             continue;
         }
         let Some(spec) = chars.next() else {
-            return Err(format!("{word}: a `%` ends the word (write %% for a %)"));
+            return Err(SPECIFIER_AT_END.into());
         };
         let value = match spec {
             '%' => "%".to_string(),
@@ -299,8 +302,9 @@ pub(crate) fn not_executable(root: &crate::system::Root, path: &str) -> Option<S
 
 /// The next word of a command line, from `rest`: words are separated by
 /// spaces, tabs and newlines; `"…"` and `'…'` quote (also inside a word);
-/// C escapes (`\\n`, `\\t`, `\\xNN`, `\\NNN`, `\\\\`, `\\"`, `\\s` for a
-/// space…) are unescaped. `None` when only whitespace is left.
+/// C escapes (`\n`, `\t`, `\xNN`, `\NNN`, `\\`, `\"`, `\s` for a
+/// space…) are unescaped, one systemd does not know is kept as written.
+/// `None` when only whitespace is left.
 fn next_word(rest: &mut &str) -> Result<Option<String>, String> {
     let text = rest.trim_start_matches(is_space);
     if text.is_empty() {
@@ -315,12 +319,24 @@ fn next_word(rest: &mut &str) -> Result<Option<String>, String> {
             (c, None) if is_space(c) => break,
             ('"' | '\'', None) => quote = Some(c),
             (c, Some(q)) if c == q => quote = None,
-            ('\\', _) => word.push(unescape(&mut chars)?),
+            ('\\', _) => {
+                // systemd keeps an escape it does not know as written.
+                let before = chars.clone();
+                match unescape(&mut chars) {
+                    Ok(c) => word.push(c),
+                    Err(_) => {
+                        chars = before;
+                        let next = chars.next().ok_or("a backslash ends the line")?;
+                        word.push('\\');
+                        word.push(next);
+                    }
+                }
+            }
             (c, _) => word.push(c),
         }
     }
     if quote.is_some() {
-        return Err(QUOTE_NOT_CLOSED.into());
+        return Err("a quote is not closed".into());
     }
     *rest = chars.as_str();
     Ok(Some(word))
@@ -378,14 +394,7 @@ mod tests {
         assert!(!at.ignore_failure);
         assert_eq!(at.argv, ["kr", "nf_conntrack"]);
         assert_eq!(words(":/bin/x a\\sb \"c\\\"d\""), ["/bin/x", "a b", "c\"d"]);
-        for bad in [
-            "",
-            "-",
-            "/bin/x \"open",
-            "/bin/x a\\",
-            "/bin/x \\q",
-            "@/bin/x",
-        ] {
+        for bad in ["", "-", "/bin/x \"open", "/bin/x a\\", "@/bin/x"] {
             assert!(parse_exec(bad).is_err(), "{bad:?} was accepted");
         }
     }
@@ -405,9 +414,10 @@ mod tests {
         assert!(commands[0].ignore_failure && commands[2].no_env_expand);
         let (kept, error) = parse_exec_line("/bin/a ; /bin/b \"open ; /bin/c");
         assert_eq!(kept.len(), 1);
-        assert!(!error.unwrap().fatal);
-        let (_, error) = parse_exec_line("/bin/a \\q");
         assert!(error.unwrap().fatal);
+        let (_, error) = parse_exec_line("/bin/a ; -@");
+        assert!(!error.unwrap().fatal);
+        assert_eq!(words("/bin/a \\q \\xZZ"), ["/bin/a", "\\q", "\\xZZ"]);
     }
 
     #[test]
