@@ -9,6 +9,7 @@ use cc::{BuildMessage, BuildMessageKind, BuildMessageLogger};
 
 fn main() {
     println!("cargo:rerun-if-changed=src/libkmod/log.c");
+    println!("cargo:rerun-if-changed=src/libkmod/log.h");
     cc::Build::new()
         .file("src/libkmod/log.c")
         .warnings(true)

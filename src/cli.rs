@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::builder::TypedValueParser;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::status::{CHECK_EXIT_STATUS_HELP, EXIT_STATUS_HELP};
 
@@ -48,7 +48,7 @@ pub(crate) struct LoadArgs {
     #[arg(value_name = "MODULE", required = true, value_parser = os_parser(parse_load_module))]
     pub modules: Vec<String>,
 
-    /// How long the modules may take to become ready, loading included: 500ms, 10s, 1m
+    /// How long the modules may take to become ready, loading included (ms, s, m or h: 500ms, 10s, 1m)
     #[arg(long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT,
           value_parser = parse_timeout, allow_hyphen_values = true)]
     pub timeout: Duration,
@@ -78,23 +78,28 @@ pub(crate) struct CheckArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Also judge the next boot: the kernel and command line the boot loader will use
+    #[arg(long)]
+    pub next_boot: bool,
+
     /// Modules (or aliases) to check [default: those of the kubelite drop-in, else nf_conntrack]
     #[arg(value_name = "MODULE", value_parser = os_parser(parse_module_name))]
     pub modules: Vec<String>,
 }
 
+/// How loading logs. Not for `check`, which logs nothing: it prints a report.
 #[derive(Debug, Args)]
 pub(crate) struct OutputArgs {
     /// Where to log: the journal when stderr is connected to it (auto), or always one of them
-    #[arg(long, value_name = "TARGET", value_enum, default_value_t = LogTarget::Auto, global = true)]
+    #[arg(long, value_name = "TARGET", value_enum, default_value_t = LogTarget::Auto)]
     pub log: LogTarget,
 
     /// Log more (repeat for more detail)
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
     /// Log less: warnings only; twice: errors only
-    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "verbose")]
     pub quiet: u8,
 }
 
@@ -133,7 +138,34 @@ pub(crate) fn parse_module_name(raw: &std::ffi::OsStr) -> Result<String, String>
     if name.starts_with('-') {
         return Err("module names cannot start with '-'".into());
     }
+    if let Some(unpaired) = unpaired_bracket(name) {
+        let what = match unpaired {
+            '[' => "'[' is never closed",
+            _ => "']' closes no '['",
+        };
+        return Err(format!(
+            "{what}: a module name has only letters, digits, '_' and '-', and an alias's \
+             brackets come in pairs ([0-9]), as libkmod requires"
+        ));
+    }
     Ok(name.to_string())
+}
+
+/// The bracket that libkmod's lookup refuses (EINVAL) in a name: a `]`
+/// outside a `[...]`, or a `[` with no `]` after it.
+fn unpaired_bracket(name: &str) -> Option<char> {
+    let mut rest = name;
+    while let Some(at) = rest.find(['[', ']']) {
+        if rest[at..].starts_with(']') {
+            return Some(']');
+        }
+        let after = &rest[at + 1..];
+        let Some(close) = after.find(']') else {
+            return Some('[');
+        };
+        rest = &after[close + 1..];
+    }
+    None
 }
 
 /// A module to load: any module name except the name of a subcommand,
@@ -141,7 +173,7 @@ pub(crate) fn parse_module_name(raw: &std::ffi::OsStr) -> Result<String, String>
 fn parse_load_module(raw: &std::ffi::OsStr) -> Result<String, String> {
     if raw == "check" {
         return Err(
-            "'check' is a command: put its options after it, e.g. kmod-ready check --json".into(),
+            "'check' is a command and comes first: kmod-ready check [--json] [MODULE]...".into(),
         );
     }
     parse_module_name(raw)
@@ -158,7 +190,9 @@ fn parse_timeout(raw: &str) -> Result<Duration, String> {
     Ok(timeout)
 }
 
-/// Parses `500ms`, `10s`, `2m`, `1h`, or a bare number of seconds.
+/// Parses a whole number and its unit: `500ms`, `10s`, `2m`, `1h`; nothing
+/// else, so that what the help and the manual list is all there is. A bare
+/// number is refused: seconds to systemd, it could be meant as anything.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     let help = "expected a whole number with ms, s, m or h, e.g. 500ms, 10s, 1m";
     let digits_end = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
@@ -169,9 +203,14 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     let value: u64 = number.parse().map_err(|_| help.to_string())?;
     let millis_per_unit: u64 = match unit {
         "ms" => 1,
-        "" | "s" => 1000,
-        "m" | "min" => 60_000,
+        "s" => 1000,
+        "m" => 60_000,
         "h" => 3_600_000,
+        "" => {
+            return Err(format!(
+                "a number needs a unit (ms, s, m or h), e.g. {number}s"
+            ))
+        }
         _ => return Err(help.into()),
     };
     value
@@ -207,16 +246,51 @@ fn parse_wait_path(raw: &std::ffi::OsStr) -> Result<PathBuf, String> {
 /// Parses the command line. A usage error becomes its first line, so that
 /// `systemctl status` shows the reason rather than clap's usage block.
 pub(crate) fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, clap::Error> {
-    Cli::try_parse_from(args)
+    let cli = Cli::try_parse_from(args)?;
+    // As clap names the argument in its own errors.
+    let (modules, argument) = match &cli.command {
+        Some(Command::Check(check)) => (&check.modules, "[MODULE]..."),
+        None => (&cli.load.modules, "<MODULE>..."),
+    };
+    if let Some(reason) = module_option(modules, argument) {
+        let error = Cli::command().error(clap::error::ErrorKind::ValueValidation, reason);
+        return Err(error);
+    }
+    Ok(cli)
+}
+
+/// A module option among the modules, as in modprobe's `modprobe
+/// nf_conntrack hashsize=65536`: kmod-ready takes the options of
+/// modprobe.d, and says where this one goes.
+fn module_option(modules: &[String], argument: &str) -> Option<String> {
+    let mut module = "MODULE";
+    for name in modules {
+        if name.contains('=') {
+            return Some(format!(
+                "invalid value '{name}' for '{argument}': a module option, not a module; \
+                 kmod-ready loads a module with its options from modprobe.d: write \
+                 `options {module} {name}` in /etc/modprobe.d/FILE.conf"
+            ));
+        }
+        module = name;
+    }
+    None
 }
 
 /// Whether `err` is `--help` or `--version` (printed, status 0).
 pub(crate) fn is_help_or_version(err: &clap::Error) -> bool {
+    help_or_version(err).is_some()
+}
+
+/// What `err` prints on stdout when it is `--help` or `--version`: "the
+/// help" or "the version".
+pub(crate) fn help_or_version(err: &clap::Error) -> Option<&'static str> {
     use clap::error::ErrorKind;
-    matches!(
-        err.kind(),
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-    )
+    match err.kind() {
+        ErrorKind::DisplayHelp => Some("the help"),
+        ErrorKind::DisplayVersion => Some("the version"),
+        _ => None,
+    }
 }
 
 /// A usage error on one line, the argument and the reason: clap's first
@@ -244,10 +318,13 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         for bad in [
             "",
+            "10",
+            "1min",
+            "5sec",
             "-1",
             "1.5s",
             "s",
@@ -290,6 +367,17 @@ mod tests {
     fn module_names() {
         assert!(parse_module_name("nf_conntrack".as_ref()).is_ok());
         assert!(parse_module_name("nf-conntrack-ipv4".as_ref()).is_ok());
+        // As libkmod's lookup takes them: a pattern's brackets in pairs.
+        for alias in [
+            "fs-ext4",
+            "pci:v00008086d*",
+            "a[0-9]b",
+            "a[[]",
+            "x[-]y",
+            "a*b",
+        ] {
+            assert!(parse_module_name(alias.as_ref()).is_ok(), "{alias:?}");
+        }
         for bad in ["", "../x", "a/b", "..", "a b", "a\tb", "-x"] {
             assert!(
                 parse_module_name(bad.as_ref()).is_err(),
@@ -297,5 +385,41 @@ mod tests {
             );
         }
         assert!(parse_module_name("x".repeat(256).as_ref()).is_err());
+        for (bad, unpaired) in [
+            ("nf_conntrack[", '['),
+            ("a[b", '['),
+            ("[", '['),
+            ("nf_conntrack]", ']'),
+            ("]", ']'),
+            ("a]b", ']'),
+            ("a[]]", ']'),
+        ] {
+            assert_eq!(unpaired_bracket(bad), Some(unpaired), "{bad:?}");
+            assert!(parse_module_name(bad.as_ref()).is_err(), "{bad:?}");
+        }
+    }
+
+    /// Every name of up to five of `a[]-*` is refused exactly when this
+    /// machine's libkmod refuses to look it up (EINVAL).
+    #[test]
+    fn brackets_are_refused_as_libkmod_refuses_them() {
+        let lib = crate::libkmod::Libkmod::open().expect("libkmod.so.2 is installed");
+        let empty = std::env::temp_dir().join(format!("kmod-ready-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).unwrap();
+        let ctx = lib.context(Some(&empty), Some(&[&empty])).unwrap();
+        let mut names = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = names
+                .iter()
+                .flat_map(|name| "a[]-*".chars().map(move |c| format!("{name}{c}")))
+                .collect();
+            for name in &longer {
+                let refused = ctx.lookup(name).err() == Some(-(nix::errno::Errno::EINVAL as i32));
+                assert_eq!(unpaired_bracket(name).is_some(), refused, "{name:?}");
+            }
+            names = longer;
+        }
+        drop(ctx);
+        std::fs::remove_dir_all(&empty).unwrap();
     }
 }

@@ -5,15 +5,20 @@
 //! `run` is the program; each other module is one concern. Only what the
 //! fuzz targets call is public.
 
+mod boot;
 mod cause;
 mod check;
 pub mod cli;
 mod input;
 mod journal;
 pub mod kubelite;
+// The one module with unsafe code (Cargo.toml denies it everywhere else):
+// the calls into libkmod and log.c, and the ELF note.
+#[allow(unsafe_code)]
 mod libkmod;
 mod load;
 mod logging;
+mod microk8s;
 pub mod modprobe_d;
 mod readiness;
 mod run;

@@ -129,8 +129,16 @@ pub fn dropped_note() -> Option<String> {
     }
 }
 
-/// Writes one line to stderr, never blocking on a socket: for messages
-/// printed before or without the logger (usage errors).
+/// Finds how stderr is written while fd 2 is still stderr: called before
+/// fd 2 is lent to a pipe (see libkmod/messages.rs).
+pub fn settle_stderr() {
+    if let Some(stderr) = STDERR.get() {
+        stderr.settle();
+    }
+}
+
+/// Writes one line to stderr, never blocking on a socket or a pipe: for
+/// messages printed before or without the logger (usage errors).
 pub fn print_line(text: &str) {
     let stderr = STDERR.get_or_init(Stderr::new);
     stderr.write_line(format!("{}\n", escape_controls(text)).as_bytes());

@@ -41,10 +41,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
 /// Help and version go to stdout with status 0; any other error is one line
 /// on stderr (the argument and the reason) with status 64.
 fn usage_error(err: clap::Error) -> Status {
-    if cli::is_help_or_version(&err) {
+    if let Some(what) = cli::help_or_version(&err) {
         return match stdout::write_stdout(&err.render().to_string()) {
             Ok(()) => Status::Ready,
-            Err(io) => stdout::output_failed("the help", &io),
+            Err(io) => stdout::output_failed(what, &io),
         };
     }
     let reason = cli::error_reason(&err);
@@ -123,8 +123,12 @@ impl Run {
     }
 
     fn is_ready(&self, root: &Root) -> bool {
+        self.modules_ready(root) && self.wait_for.iter().all(|path| is_present(root, path))
+    }
+
+    /// Whether every module's own readiness paths are there.
+    fn modules_ready(&self, root: &Root) -> bool {
         self.requests.iter().all(|r| r.requirement.is_ready(root))
-            && self.wait_for.iter().all(|path| is_present(root, path))
     }
 
     /// Loads each requested module whose readiness paths are missing. A
@@ -175,10 +179,16 @@ impl Run {
     fn wait(&self, root: &Root) -> Result<(), Failure> {
         let deadline = self.start + self.timeout;
         let missing = || self.missing(root);
+        let timeout = || format_duration(self.timeout);
         let cause = match wait::wait_until(deadline, || self.is_ready(root)) {
             wait::Outcome::Ready => return Ok(()),
+            // Not the modules' fault: only what --wait-for added is missing.
+            wait::Outcome::TimedOut if self.modules_ready(root) => Cause::WaitForMissing {
+                timeout: timeout(),
+                missing: missing(),
+            },
             wait::Outcome::TimedOut => Cause::TimedOut {
-                timeout: format_duration(self.timeout),
+                timeout: timeout(),
                 missing: missing(),
             },
             wait::Outcome::Interrupted(signal) => Cause::Interrupted {

@@ -236,9 +236,20 @@ impl Facts {
         if self.root.is_system_root() {
             return lib.context(None, None);
         }
+        self.libkmod_context_for(lib, &self.release)
+    }
+
+    /// A libkmod context for the modules of kernel `release`, which need
+    /// not be the running one.
+    pub fn libkmod_context_for<'l>(&self, lib: &'l Libkmod, release: &str) -> Option<Context<'l>> {
         let module_dir = self
             .root
-            .path(Path::new("/lib/modules").join(&self.release));
+            .module_dir(release)
+            .unwrap_or_else(|| Path::new("/lib/modules").join(release));
+        let module_dir = self.root.path(module_dir);
+        if self.root.is_system_root() {
+            return lib.context(Some(&module_dir), None);
+        }
         let configs = MODPROBE_D_DIRS.map(|dir| self.root.path(dir));
         let config_refs: Vec<&Path> = configs.iter().map(|p| p.as_path()).collect();
         lib.context(Some(&module_dir), Some(&config_refs))

@@ -74,8 +74,7 @@ fn sigterm_while_waiting_exits_promptly() {
             .unwrap();
         std::thread::sleep(Duration::from_millis(300));
         let sent = Instant::now();
-        // SAFETY: kill on our own child's pid.
-        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        common::kill(&child, signal);
         let out = child.wait_with_output().unwrap();
         let took = sent.elapsed();
         let err = stderr(&out);
@@ -102,8 +101,7 @@ fn sigterm_after_a_load_ends_the_wait() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    // SAFETY: kill on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    common::kill(&child, libc::SIGTERM);
     let out = child.wait_with_output().unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(75), "{err}");
@@ -126,6 +124,98 @@ fn fast_path_does_not_open_libkmod() {
     assert!(!libkmod_opened("already-ready", &["nf_conntrack"]));
     // The same probe sees libkmod when a module must be looked up.
     assert!(libkmod_opened("unknown-module", &["krtest_missing"]));
+}
+
+/// What the README and kmod-ready(8) say: a ready module asked for by an
+/// alias is looked up through libkmod (only libkmod knows what an alias
+/// stands for); asked for by its name, it is not.
+#[test]
+fn an_alias_is_looked_up_through_libkmod_even_when_ready() {
+    let root = FixtureRoot::new("alias");
+    let module = root.path.join("sys/module/krtest_real");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(module.join("initstate"), "live\n").unwrap();
+    for (module, opens_libkmod) in [("krtest_real", false), ("krtest-alias", true)] {
+        let out = root
+            .command()
+            .env("LD_DEBUG", "libs")
+            .arg(module)
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{module}: {err}");
+        assert!(err.contains(&format!("{module} ready in")), "{err}");
+        assert_eq!(
+            err.contains("libkmod.so.2"),
+            opens_libkmod,
+            "{module}: {err}"
+        );
+    }
+}
+
+/// Each usage error is one line that names the argument and says why
+/// (a bare number, a unit the help does not list, a bracket libkmod would
+/// refuse, a module option where a module goes, an option check ignores).
+#[test]
+fn usage_errors_say_why() {
+    let usage = |reason: &str| format!("kmod-ready: {reason} (see kmod-ready --help)\n");
+    let cases: [(&[&str], String); 7] = [
+        (
+            &["--timeout", "5", "nf_conntrack"],
+            usage("invalid value '5' for '--timeout <DURATION>': a number needs a unit (ms, s, m or h), e.g. 5s"),
+        ),
+        (
+            &["--timeout", "1min", "nf_conntrack"],
+            usage("invalid value '1min' for '--timeout <DURATION>': expected a whole number with ms, s, m or h, e.g. 500ms, 10s, 1m"),
+        ),
+        (
+            &["nf_conntrack["],
+            usage("invalid value 'nf_conntrack[' for '<MODULE>...': '[' is never closed: a module name has only letters, digits, '_' and '-', and an alias's brackets come in pairs ([0-9]), as libkmod requires"),
+        ),
+        (
+            &["nf_conntrack]"],
+            usage("invalid value 'nf_conntrack]' for '<MODULE>...': ']' closes no '[': a module name has only letters, digits, '_' and '-', and an alias's brackets come in pairs ([0-9]), as libkmod requires"),
+        ),
+        (
+            &["nf_conntrack", "hashsize=65536"],
+            usage("invalid value 'hashsize=65536' for '<MODULE>...': a module option, not a module; kmod-ready loads a module with its options from modprobe.d: write `options nf_conntrack hashsize=65536` in /etc/modprobe.d/FILE.conf"),
+        ),
+        (
+            &["check", "-v"],
+            usage("unexpected argument '-v' found"),
+        ),
+        (
+            &["--log=stderr", "check"],
+            usage("invalid value 'check' for '<MODULE>...': 'check' is a command and comes first: kmod-ready check [--json] [MODULE]..."),
+        ),
+    ];
+    let root = FixtureRoot::new("already-ready");
+    for (args, expected) in cases {
+        let mut command = common::kmod_ready();
+        let out = root.environment(&mut command).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(64), "{args:?}");
+        assert_eq!(stderr(&out), expected, "{args:?}");
+    }
+    // The options check refuses still work for loading.
+    let out = root.run(&["-v", "nf_conntrack"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// `check --help` offers only what check uses.
+#[test]
+fn check_help_lists_only_its_own_options() {
+    let out = Command::new(BIN)
+        .args(["check", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    let options: Vec<&str> = help
+        .lines()
+        .map(str::trim_start)
+        .filter(|line| line.starts_with('-'))
+        .collect();
+    assert_eq!(options, ["--json", "--next-boot", "-h, --help"], "{help}");
 }
 
 #[test]

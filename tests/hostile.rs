@@ -4,9 +4,11 @@
 
 mod common;
 
-use std::ffi::CString;
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::unistd::pipe2;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -45,9 +47,7 @@ fn timed(root: &FixtureRoot, args: &[&str]) -> Command {
 
 fn mkfifo(path: &Path) {
     let _ = std::fs::remove_file(path);
-    let c_path = CString::new(path.to_str().unwrap()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+    common::mkfifo(path);
 }
 
 /// Runs `command` (made afresh by `make` for each try) and asserts exit 75,
@@ -83,17 +83,24 @@ fn timeout_bounds_a_slow_install_command() {
     assert_timed_out(command, Duration::from_secs(1), expected);
 }
 
-#[test]
-fn fifo_in_modprobe_d_does_not_hang_loading() {
-    let root = FixtureRoot::new("install-command-fails");
-    mkfifo(&root.path.join("etc/modprobe.d/wedge.conf"));
+/// Runs `krtest_inst` with a 5 s timeout and asserts it ends long before
+/// it with 78, the modprobe.d or index file refused unread; its stderr.
+fn refused_at_once(root: &FixtureRoot) -> String {
     let (out, took) = run_within(
-        &mut timed(&root, &["--timeout", "5s", "krtest_inst"]),
+        &mut timed(root, &["--timeout", "5s", "krtest_inst"]),
         Duration::from_secs(10),
     );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(78), "{err}");
     assert!(took < Duration::from_secs(5), "took {took:?}: {err}");
+    err
+}
+
+#[test]
+fn fifo_in_modprobe_d_does_not_hang_loading() {
+    let root = FixtureRoot::new("install-command-fails");
+    mkfifo(&root.path.join("etc/modprobe.d/wedge.conf"));
+    let err = refused_at_once(&root);
     let expected = "krtest_inst: /etc/modprobe.d/wedge.conf (a FIFO) in modprobe.d is not a \
                     regular file, which libkmod would block on: remove it";
     assert!(err.contains(expected), "{err}");
@@ -146,6 +153,54 @@ fn wedged_stderr_socket_does_not_hang_the_run() {
     assert_timed_out(command, Duration::from_millis(500), "");
 }
 
+/// A pipe whose reader never reads and whose buffer is full, shrunk to one
+/// page first so that little fills it; blocking, as a shell hands it over.
+fn full_pipe() -> (OwnedFd, OwnedFd) {
+    let (reader, writer) = pipe2(OFlag::O_CLOEXEC).unwrap();
+    let fd = writer.as_raw_fd();
+    assert_eq!(fcntl(fd, FcntlArg::F_SETPIPE_SZ(4096)), Ok(4096));
+    fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).unwrap();
+    let mut pipe = std::fs::File::from(writer);
+    loop {
+        match pipe.write(b"x") {
+            Ok(_) => continue,
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(err) => panic!("filling the pipe: {err}"),
+        }
+    }
+    fcntl(fd, FcntlArg::F_SETFL(OFlag::empty())).unwrap();
+    (reader, pipe.into())
+}
+
+#[test]
+fn full_stderr_pipe_does_not_hang_the_wait() {
+    let root = FixtureRoot::new("coming-times-out");
+    // Every line is dropped, so stderr says nothing.
+    assert_timed_out_into_full_pipe(&root, &["-vv", "krtest_coming", "--timeout", "500ms"], 500);
+}
+
+/// [`assert_timed_out`] with stderr a full pipe nobody reads, afresh for
+/// each try.
+fn assert_timed_out_into_full_pipe(root: &FixtureRoot, args: &[&str], timeout_ms: u64) {
+    let mut readers = Vec::new();
+    let command = || {
+        let (reader, writer) = full_pipe();
+        readers.push(reader);
+        let mut command = root.command();
+        command.args(args).stderr(Stdio::from(writer));
+        command
+    };
+    assert_timed_out(command, Duration::from_millis(timeout_ms), "");
+}
+
+/// The line before loading is written before the bound on loading starts;
+/// the bound's own line is written from the watchdog.
+#[test]
+fn full_stderr_pipe_does_not_hang_loading() {
+    let root = FixtureRoot::new("install-outlasts-timeout");
+    assert_timed_out_into_full_pipe(&root, &["--timeout", "1s", "krtest_inst"], 1000);
+}
+
 #[test]
 fn wait_for_cannot_forge_a_log_line() {
     let root = FixtureRoot::new("already-ready");
@@ -175,44 +230,15 @@ fn many_verbose_flags_do_not_wrap_to_quiet() {
     assert!(err.contains("nf_conntrack ready in"), "{err}");
 }
 
-/// Makes `syscall` fail with ENOMEM for the child (a seccomp filter), as
-/// it may on a starved system.
-fn fail_syscall(command: &mut Command, syscall: i64) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: only async-signal-safe prctl calls between fork and exec.
-    unsafe {
-        command.pre_exec(move || {
-            let stmt = |code: u16, k: u32, jt: u8, jf: u8| libc::sock_filter { code, jt, jf, k };
-            let mut filter = [
-                stmt(0x20, 0, 0, 0), // load seccomp_data.nr
-                stmt(0x15, syscall as u32, 0, 1),
-                stmt(0x06, 0x0005_0000 | libc::ENOMEM as u32, 0, 0), // errno
-                stmt(0x06, 0x7fff_0000, 0, 0),                       // allow
-            ];
-            let program = libc::sock_fprog {
-                len: filter.len() as u16,
-                filter: filter.as_mut_ptr(),
-            };
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-                || libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &program) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
 #[test]
 fn sigterm_ends_the_wait_even_without_a_signalfd() {
     let root = FixtureRoot::new("coming-times-out");
     let mut command = timed(&root, &["--timeout", "30s", "krtest_coming"]);
-    fail_syscall(&mut command, libc::SYS_signalfd4);
+    common::fail_syscalls(&mut command, &[libc::SYS_signalfd4], libc::ENOMEM);
     let child = command.stdout(Stdio::null()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let sent = Instant::now();
-    // SAFETY: kill on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    common::kill(&child, libc::SIGTERM);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(child.wait_with_output()));
     let out = rx.recv_timeout(Duration::from_secs(5));
@@ -225,25 +251,26 @@ fn sigterm_ends_the_wait_even_without_a_signalfd() {
     assert!(took < Duration::from_secs(2), "took {took:?}");
 }
 
-#[test]
-fn dropped_lines_are_counted_in_the_last_line() {
+/// The first line ("already in the kernel, waiting…") meets a full stderr
+/// (`writer`); then its reader comes back and reads the filler away: the
+/// last line says one line was lost.
+fn assert_dropped_line_counted(reader: OwnedFd, writer: OwnedFd) {
     let root = FixtureRoot::new("coming-times-out");
-    let (mut reader, writer) = wedged_socket();
     let mut command = root.command();
     command
         .args(["krtest_coming", "--timeout", "2s"])
-        .stderr(Stdio::from(OwnedFd::from(writer)));
+        .stderr(Stdio::from(writer));
     let child = command.spawn().unwrap();
     drop(command);
-    // The first line ("already in the kernel, waiting…") meets a full
-    // socket; then journald comes back: the filler is read away.
     std::thread::sleep(Duration::from_secs(1));
-    reader.set_nonblocking(true).unwrap();
+    let fd = reader.as_raw_fd();
+    let mut reader = std::fs::File::from(reader);
     let mut buffer = vec![0; 1 << 20];
+    fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).unwrap();
     while reader.read(&mut buffer).is_ok_and(|n| n > 0) {}
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(75));
-    reader.set_nonblocking(false).unwrap();
+    fcntl(fd, FcntlArg::F_SETFL(OFlag::empty())).unwrap();
     let mut rest = String::new();
     reader.read_to_string(&mut rest).unwrap();
     assert!(
@@ -260,13 +287,7 @@ fn dropped_lines_are_counted_in_the_last_line() {
 fn fifo_in_the_module_index_does_not_hang_loading() {
     let root = FixtureRoot::new("install-command-fails");
     mkfifo(&root.path.join("lib/modules/6.1.0-test/modules.dep.bin"));
-    let (out, took) = run_within(
-        &mut timed(&root, &["--timeout", "5s", "krtest_inst"]),
-        Duration::from_secs(10),
-    );
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(78), "{err}");
-    assert!(took < Duration::from_secs(5), "took {took:?}: {err}");
+    let err = refused_at_once(&root);
     let expected = "krtest_inst: /lib/modules/6.1.0-test/modules.dep.bin (a FIFO) in the module \
                     index is not a regular file, which libkmod would block on: rebuild the \
                     index: `depmod -a 6.1.0-test`";
@@ -281,15 +302,21 @@ fn a_directory_does_not_hide_a_fifo_in_modprobe_d() {
     std::fs::create_dir_all(root.path.join("etc/modprobe.d/wedge.conf")).unwrap();
     std::fs::create_dir_all(root.path.join("lib/modprobe.d")).unwrap();
     mkfifo(&root.path.join("lib/modprobe.d/wedge.conf"));
-    let (out, took) = run_within(
-        &mut timed(&root, &["--timeout", "5s", "krtest_inst"]),
-        Duration::from_secs(10),
-    );
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(78), "{err}");
-    assert!(took < Duration::from_secs(5), "took {took:?}: {err}");
+    let err = refused_at_once(&root);
     assert!(
         err.contains("/lib/modprobe.d/wedge.conf (a FIFO) in modprobe.d is not a regular file"),
         "{err}"
     );
+}
+
+#[test]
+fn dropped_lines_are_counted_in_the_last_line() {
+    let (reader, writer) = wedged_socket();
+    assert_dropped_line_counted(reader.into(), writer.into());
+}
+
+#[test]
+fn dropped_lines_on_a_pipe_are_counted_in_the_last_line() {
+    let (reader, writer) = full_pipe();
+    assert_dropped_line_counted(reader, writer);
 }

@@ -48,9 +48,7 @@ fn skipped(report: &serde_json::Value) -> Vec<String> {
 fn fifo_and_device_configs_are_skipped_not_read() {
     let root = FixtureRoot::from_cases(&CHECK_CASES, "blacklisted");
     let modprobe_d = root.path.join("etc/modprobe.d");
-    let fifo = std::ffi::CString::new(modprobe_d.join("wedge.conf").to_str().unwrap()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    common::mkfifo(&modprobe_d.join("wedge.conf"));
     std::os::unix::fs::symlink("/dev/zero", modprobe_d.join("zero.conf")).unwrap();
     let out = run_bounded(root.check_command(&["--json"]));
     assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
@@ -169,22 +167,21 @@ fn output_errors_exit_74_with_a_message() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "--help to /dev/null is fine");
-    let mut closed = common::kmod_ready();
-    closed.arg("--help").stderr(Stdio::piped());
-    // SAFETY: close(2) between fork and exec.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut closed, || {
-            libc::close(1);
-            Ok(())
-        });
+    for (args, what) in [
+        (&["--help"][..], "the help"),
+        (&["check", "--help"], "the help"),
+        (&["-V"], "the version"),
+        (&["--version"], "the version"),
+    ] {
+        let mut closed = common::kmod_ready();
+        closed.args(args).stderr(Stdio::piped());
+        common::close_stdout(&mut closed);
+        let out = closed.output().unwrap();
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(74), "{args:?}: {err}");
+        let expected = format!("kmod-ready: cannot write {what} to standard output: ");
+        assert!(err.starts_with(&expected), "{args:?}: {err}");
     }
-    let out = closed.output().unwrap();
-    let err = common::stderr(&out);
-    assert_eq!(out.status.code(), Some(74), "{err}");
-    assert!(
-        err.starts_with("kmod-ready: cannot write the help to standard output: "),
-        "{err}"
-    );
 }
 
 #[test]
@@ -229,9 +226,7 @@ fn a_fifo_as_initstate_does_not_hang_check() {
     let root = FixtureRoot::from_cases(&CHECK_CASES, "ready");
     let module = root.path.join("sys/module/krtest_fifo");
     std::fs::create_dir_all(&module).unwrap();
-    let fifo = std::ffi::CString::new(module.join("initstate").to_str().unwrap()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    common::mkfifo(&module.join("initstate"));
     let out = run_bounded(root.check_command(&["--json", "krtest_fifo"]));
     let report = json(&out);
     assert_eq!(out.status.code(), Some(1), "{report}");
@@ -242,21 +237,25 @@ fn a_fifo_as_initstate_does_not_hang_check() {
 
 fn mkfifo(path: &Path) {
     let _ = std::fs::remove_file(path);
-    let fifo = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    common::mkfifo(path);
+}
+
+/// `check --json` on `root` ends (bounded), not ready, its cause starting
+/// with `expected`.
+fn assert_not_ready_because(root: &FixtureRoot, expected: &str) {
+    let out = run_bounded(root.check_command(&["--json"]));
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let cause = report["verdict"]["cause"].as_str().unwrap();
+    assert!(cause.starts_with(expected), "{cause}");
 }
 
 #[test]
 fn a_fifo_in_the_module_index_does_not_hang_check() {
     let root = FixtureRoot::from_cases(&CHECK_CASES, "loadable");
     mkfifo(&root.path.join("lib/modules/6.1.0-test/modules.alias.bin"));
-    let out = run_bounded(root.check_command(&["--json"]));
-    let report = json(&out);
-    assert_eq!(out.status.code(), Some(1), "{report}");
-    let cause = report["verdict"]["cause"].as_str().unwrap();
     let expected = "/lib/modules/6.1.0-test/modules.alias.bin (a FIFO) in the module index";
-    assert!(cause.starts_with(expected), "{cause}");
+    assert_not_ready_because(&root, expected);
 }
 
 #[test]
@@ -265,10 +264,28 @@ fn a_directory_does_not_hide_a_fifo_from_check() {
     std::fs::create_dir_all(root.path.join("etc/modprobe.d/wedge.conf")).unwrap();
     std::fs::create_dir_all(root.path.join("lib/modprobe.d")).unwrap();
     mkfifo(&root.path.join("lib/modprobe.d/wedge.conf"));
-    let out = run_bounded(root.check_command(&["--json"]));
-    let report = json(&out);
-    assert_eq!(out.status.code(), Some(1), "{report}");
-    let cause = report["verdict"]["cause"].as_str().unwrap();
     let expected = "/lib/modprobe.d/wedge.conf (a FIFO) in modprobe.d is not a regular file";
-    assert!(cause.starts_with(expected), "{cause}");
+    assert_not_ready_because(&root, expected);
+}
+
+/// libkmod complains on stderr about a modprobe.d line it rejects, quoting
+/// it: the quote reaches the terminal escaped, as when loading.
+#[test]
+fn libkmod_messages_are_escaped_in_check() {
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "loadable");
+    let modprobe_d = root.path.join("etc/modprobe.d");
+    std::fs::create_dir_all(&modprobe_d).unwrap();
+    std::fs::write(
+        modprobe_d.join("bad.conf"),
+        "optoins\x1b[2J\x1b]0;owned\x07 nf_conntrack x=1\n",
+    )
+    .unwrap();
+    let out = run_bounded(root.check_command(&[]));
+    let err = common::stderr(&out);
+    assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
+    assert!(
+        err.contains("optoins\\x1b[2J"),
+        "libkmod's line is shown: {err:?}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
 }

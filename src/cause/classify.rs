@@ -7,6 +7,8 @@ use std::path::Path;
 
 use nix::errno::Errno;
 
+use crate::check::kube_proxy::{Missing, ModuleState};
+use crate::check::next_boot::{NextBoot, NextState};
 use crate::check::report::{Kernel, ModuleReport, PathState, Report, State};
 use crate::kubelite::Rejected;
 use crate::readiness::{is_present, kconfig_option, sys_module_dir, Requirement};
@@ -264,4 +266,75 @@ fn blacklisted(module: &ModuleReport) -> Cause {
         at,
         resolved: by_alias.then(|| module.resolved.join(" ")),
     }
+}
+
+/// Why the modules will not be ready after the next reboot, if they will
+/// not: the kernel that boots, each module in its tree and on its command
+/// line, who loads it, and whether kubelite starts at all.
+pub fn next_boot_cause(next: &NextBoot, report: &Report) -> Option<Failure> {
+    let names: Vec<String> = report.modules.iter().map(|m| m.name.clone()).collect();
+    let Some(release) = next.kernel.release.clone() else {
+        let why = next.kernel.guess.clone().unwrap_or_default();
+        return Some(Failure::of_all(&names, Cause::NextKernelUnknown { why }));
+    };
+    for module in &next.modules {
+        let cause = match module.state {
+            NextState::NoModuleDir => Cause::NextKernelWithoutModules {
+                release: release.clone(),
+            },
+            NextState::NotFound => Cause::NotFound {
+                module_dir: next.module_dir.clone().unwrap_or_default(),
+                release: release.clone(),
+            },
+            NextState::Unknown => Cause::LibkmodMissing {
+                error: report.libkmod.reason.clone().unwrap_or_default(),
+            },
+            NextState::DeniedByCmdline => Cause::DeniedOnCommandLine {
+                denied: normalize_module_name(&module.name),
+            },
+            NextState::DisabledByInstall => {
+                let line = report
+                    .modules
+                    .iter()
+                    .find(|m| m.name == module.name)
+                    .and_then(|m| m.install_lines.first());
+                Cause::DisabledByInstallLine {
+                    at: line.map(|l| l.at()).unwrap_or_default(),
+                    command: line.map(|l| l.command.clone()).unwrap_or_default(),
+                }
+            }
+            NextState::Loadable if module.loaded_by.is_empty() => Cause::NothingLoadsAtBoot,
+            NextState::Loadable | NextState::Builtin => continue,
+        };
+        return Some(Failure::new(&module.name, cause));
+    }
+    (next.kubelite_enabled == Some(false)).then(|| Failure::of_all(&names, Cause::KubeliteDisabled))
+}
+
+/// Why kube-proxy, in the mode MicroK8s runs it, would not start for want
+/// of a module or program beyond nf_conntrack (the report's own modules).
+pub fn kube_proxy_cause(report: &Report, facts: &Facts) -> Option<Failure> {
+    let kube_proxy = report.kube_proxy.as_ref()?;
+    let (name, missing) = kube_proxy.missing_at_start()?;
+    let mode = kube_proxy
+        .microk8s
+        .mode
+        .map(|m| format!("{m:?}").to_lowercase())
+        .unwrap_or_default();
+    let cause = match missing {
+        Missing::Iptables => Cause::KubeProxyNoIptables {
+            nftables_blocked: kube_proxy.nftables_would_work().err(),
+            feature_gate: kube_proxy.microk8s.minor().is_some_and(|minor| minor < 31),
+        },
+        Missing::NotLoaded(state) => Cause::KubeProxyModuleNotLoaded {
+            mode,
+            loadable: state == ModuleState::Loadable,
+        },
+        Missing::NotInKernel => Cause::KubeProxyModuleMissing { mode },
+        Missing::Program => Cause::KubeProxyProgramMissing { mode },
+        Missing::OldKernel => Cause::NftablesKernelTooOld {
+            release: facts.release.clone(),
+        },
+    };
+    Some(Failure::new(&name, cause))
 }

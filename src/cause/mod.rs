@@ -86,7 +86,14 @@ pub enum Cause {
         at: String,
         command: String,
     },
+    /// A module's own readiness paths were still missing at the timeout
+    /// (and perhaps `--wait-for` paths too).
     TimedOut {
+        timeout: String,
+        missing: String,
+    },
+    /// Every module was ready; only `--wait-for` paths were missing.
+    WaitForMissing {
         timeout: String,
         missing: String,
     },
@@ -148,6 +155,48 @@ pub enum Cause {
     /// block on it, so it is not opened.
     IndexNotRegular {
         file: String,
+        release: String,
+    },
+    /// `check --next-boot`: which kernel boots next cannot be told (`why`).
+    NextKernelUnknown {
+        why: String,
+    },
+    /// `check --next-boot`: the kernel that boots next has no module
+    /// directory.
+    NextKernelWithoutModules {
+        release: String,
+    },
+    /// `check --next-boot`: nothing will load the module before kubelite
+    /// at the next boot.
+    NothingLoadsAtBoot,
+    /// `check --next-boot`: kubelite's unit is not enabled, so it does not
+    /// start at boot.
+    KubeliteDisabled,
+    /// `check`: kube-proxy runs in iptables mode on a kernel with neither
+    /// ip_tables nor ip6_tables. `nftables_blocked`: why nftables mode would
+    /// not work either (none when it would); `feature_gate`: Kubernetes
+    /// before 1.31 needs NFTablesProxyMode=true for it.
+    KubeProxyNoIptables {
+        nftables_blocked: Option<String>,
+        feature_gate: bool,
+    },
+    /// `check`: kube-proxy's `mode` writes the module's sysctls at start,
+    /// and the module is not loaded (`loadable`: but could be).
+    KubeProxyModuleNotLoaded {
+        mode: String,
+        loadable: bool,
+    },
+    /// `check`: kube-proxy's `mode` needs a module this kernel lacks.
+    KubeProxyModuleMissing {
+        mode: String,
+    },
+    /// `check`: kube-proxy's `mode` runs a program (the module name of the
+    /// failure) that is not installed.
+    KubeProxyProgramMissing {
+        mode: String,
+    },
+    /// `check`: nftables mode on a kernel before 5.13.
+    NftablesKernelTooOld {
         release: String,
     },
     /// `check`: an override's empty `ExecStartPre=` removed ours.
@@ -239,6 +288,17 @@ impl Cause {
                 (Status::BadConfig, LOAD_FAILED)
             }
             DropInMasked { .. } | IndexNotRegular { .. } => (Status::BadConfig, LOAD_FAILED),
+            KubeProxyNoIptables { .. } | KubeProxyModuleMissing { .. } => {
+                (Status::Unavailable, LOAD_FAILED)
+            }
+            KubeProxyModuleNotLoaded { .. } | KubeProxyProgramMissing { .. } => {
+                (Status::Unavailable, LOAD_FAILED)
+            }
+            NftablesKernelTooOld { .. } => (Status::Unavailable, LOAD_FAILED),
+            NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {
+                (Status::Unavailable, LOAD_FAILED)
+            }
+            NothingLoadsAtBoot | KubeliteDisabled => (Status::BadConfig, LOAD_FAILED),
             InstallDidNotLoad { .. } | DisabledByInstallLine { .. } => {
                 (Status::BadConfig, LOAD_FAILED)
             }
@@ -248,7 +308,9 @@ impl Cause {
             Lockdown { .. } | KernelRefused | SignatureRejected => {
                 (Status::NotPermitted, LOAD_FAILED)
             }
-            TimedOut { .. } | LoadedNotReady { .. } => (Status::TimedOut, TIMED_OUT),
+            TimedOut { .. } | WaitForMissing { .. } | LoadedNotReady { .. } => {
+                (Status::TimedOut, TIMED_OUT)
+            }
             Interrupted { .. } => (Status::TimedOut, INTERRUPTED),
             LoadTimedOut { .. } => (Status::TimedOut, LOAD_TIMED_OUT),
             KubeliteCommandRejected { .. } => (Status::Usage, LOAD_FAILED),

@@ -29,6 +29,7 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (InstallLineFailed { failed: text(MODULE) }, 78, true),
         (InsertFailed, 69, true),
         (TimedOut { timeout: text("10 s"), missing: text("/sys/module/krtest_mod") }, 75, false),
+        (WaitForMissing { timeout: text("10 s"), missing: text("/proc/sys/net/x") }, 75, false),
         (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Reading }, 75, false),
         (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Install { module: text(MODULE) } }, 75, false),
         (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Init { module: text(MODULE) } }, 75, false),
@@ -47,6 +48,17 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (NotLoaded { nothing_loads_it: false }, 69, false),
         (KubeliteOverrideReset { file: "/etc/x.conf".into(), unit: text("k.service") }, 78, false),
         (DropInMasked { file: "/etc/x.d/50-kmod-ready.conf".into() }, 78, false),
+        (NextKernelUnknown { why: text("no entry matches \"9\"") }, 69, false),
+        (NextKernelWithoutModules { release: text("6.1.0-next") }, 69, false),
+        (NothingLoadsAtBoot, 78, false),
+        (KubeProxyNoIptables { nftables_blocked: None, feature_gate: true }, 69, false),
+        (KubeProxyNoIptables { nftables_blocked: Some(text("no nft")), feature_gate: false }, 69, false),
+        (KubeProxyModuleNotLoaded { mode: text("ipvs"), loadable: true }, 69, false),
+        (KubeProxyModuleNotLoaded { mode: text("ipvs"), loadable: false }, 69, false),
+        (KubeProxyModuleMissing { mode: text("nftables") }, 69, false),
+        (KubeProxyProgramMissing { mode: text("ipvs") }, 69, false),
+        (NftablesKernelTooOld { release: text("5.10.0-30-amd64") }, 69, false),
+        (KubeliteDisabled, 78, false),
         (IndexNotRegular { file: text("/lib/modules/6.1.0-test/modules.dep.bin (a FIFO)"), release: text("6.1.0-test") }, 78, false),
         (InstallDidNotLoad { module: text(MODULE), install: Box::new(InstallLine { file: "/etc/modprobe.d/x.conf".into(), line: 1, command: text("/bin/true") }) }, 78, false),
         (DisabledByInstallLine { at: text("/etc/modprobe.d/x.conf:1"), command: text("/bin/true") }, 78, false),
@@ -67,10 +79,16 @@ fn listed(cause: &Cause) {
         KernelRefused | SignatureRejected | NoModuleSupport { .. } | BadFormat { .. } => {}
         UnknownSymbol { .. } | InstallLineFailed { .. } | InsertFailed => {}
         TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } | Blacklisted { .. } => {}
+        WaitForMissing { .. } => {}
         NotLoaded { .. } | KubeliteOverrideReset { .. } | LoadTimedOut { .. } => {}
         KubeliteCommandRejected { .. } | ConfigNotRegular { .. } => {}
         KubeliteCommandUnrunnable { .. } | WaitForNeverAppears { .. } | DropInMasked { .. } => {}
         InstallDidNotLoad { .. } | DisabledByInstallLine { .. } | IndexNotRegular { .. } => {}
+        NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {}
+        NothingLoadsAtBoot | KubeliteDisabled => {}
+        KubeProxyNoIptables { .. } | KubeProxyModuleNotLoaded { .. } => {}
+        KubeProxyModuleMissing { .. } | KubeProxyProgramMissing { .. } => {}
+        NftablesKernelTooOld { .. } => {}
         KernelWithoutModules { .. } => {}
     }
 }

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use crate::libkmod::LIBRARY;
+use crate::microk8s::KUBE_PROXY_ARGS;
 
 use super::{Cause, LoadStep};
 
@@ -194,6 +195,19 @@ impl Cause {
                 ),
                 "see `dmesg`, or raise --timeout",
             ),
+            Cause::WaitForMissing { timeout, missing } => {
+                let fix = "check the path, and what should create it (br_netfilter creates \
+                           /proc/sys/net/bridge/), or raise --timeout";
+                Wording::logged_as(
+                    format!(
+                        "{module} is ready, but after {timeout} --wait-for {missing} is missing"
+                    ),
+                    fix,
+                    format!(
+                        "ready, but after {timeout} still missing (--wait-for): {missing}: {fix}"
+                    ),
+                )
+            }
             Cause::Interrupted { signal, missing } => Wording::reason_only(
                 format!("interrupted by {signal} while waiting for {missing}; not ready"),
                 "run it again once the system is up",
@@ -283,6 +297,101 @@ impl Cause {
                          block on"
                 ),
                 format!("rebuild the index: `depmod -a {release}`"),
+            ),
+            Cause::NextKernelUnknown { why } => Wording::check_only(
+                format!("whether {module} is there at the next boot cannot be told: {why}"),
+                "check the boot loader's configuration (`grub-editenv list`, /boot/grub/grub.cfg)",
+            ),
+            Cause::NextKernelWithoutModules { release } => Wording::check_only(
+                format!(
+                    "{module} cannot be loaded at the next boot: its kernel {release} has no \
+                     /lib/modules/{release}"
+                ),
+                format!(
+                    "install the modules for {release} (its linux-image or kernel-modules \
+                     package), or make the boot loader boot an installed kernel"
+                ),
+            ),
+            Cause::NothingLoadsAtBoot => Wording::check_only(
+                format!(
+                    "nothing will load {module} before kubelite at the next boot (kmod-ready's \
+                     drop-in, modules-load.d or MicroK8s' wrapper)"
+                ),
+                format!(
+                    "reinstall kmod-ready for its drop-in, or list {module} in \
+                     /etc/modules-load.d/kubelite.conf"
+                ),
+            ),
+            Cause::KubeliteDisabled => Wording::check_only(
+                format!(
+                    "kubelite will not start at the next boot, whatever {module} does: its unit \
+                     is not enabled"
+                ),
+                "`systemctl enable snap.microk8s.daemon-kubelite` (or `snap start --enable \
+                 microk8s`)",
+            ),
+            Cause::KubeProxyNoIptables {
+                nftables_blocked,
+                feature_gate,
+            } => {
+                let gate = if *feature_gate {
+                    " and `--feature-gates=NFTablesProxyMode=true`"
+                } else {
+                    ""
+                };
+                let fix = match nftables_blocked {
+                    None => format!(
+                        "switch kube-proxy to nftables mode: add `--proxy-mode=nftables`{gate} to \
+                         {KUBE_PROXY_ARGS}, then `snap restart microk8s.daemon-kubelite`"
+                    ),
+                    Some(why) => format!(
+                        "install the kernel's {module} module (Ubuntu: linux-modules-extra); \
+                         nftables mode is no way out here: {why}"
+                    ),
+                };
+                Wording::check_only(
+                    format!(
+                        "kube-proxy (iptables mode) cannot start: the kernel has neither {module} \
+                         nor ip6_tables (\"iptables is not available on this host\")"
+                    ),
+                    fix,
+                )
+            }
+            Cause::KubeProxyModuleNotLoaded { mode, loadable: true } => Wording::check_only(
+                format!(
+                    "kube-proxy ({mode} mode) writes {module}'s sysctls at start, and {module} is \
+                     not loaded"
+                ),
+                format!(
+                    "have kmod-ready load it before kubelite: `systemctl edit \
+                     snap.microk8s.daemon-kubelite`, `ExecStartPre=` then \
+                     `ExecStartPre=/usr/sbin/kmod-ready nf_conntrack {module}`"
+                ),
+            ),
+            Cause::KubeProxyModuleNotLoaded {
+                mode,
+                loadable: false,
+            }
+            | Cause::KubeProxyModuleMissing { mode } => Wording::check_only(
+                format!("kube-proxy ({mode} mode) cannot start: this kernel has no {module}"),
+                format!(
+                    "install the kernel's {module} module, or choose another mode with \
+                     --proxy-mode in {KUBE_PROXY_ARGS}"
+                ),
+            ),
+            Cause::KubeProxyProgramMissing { mode } => Wording::check_only(
+                format!("kube-proxy ({mode} mode) cannot start: it runs `{module}`, which is not installed"),
+                format!("install {module} (Debian and Ubuntu: `apt install {module}`)"),
+            ),
+            Cause::NftablesKernelTooOld { release } => Wording::check_only(
+                format!(
+                    "kube-proxy's nftables mode needs kernel 5.13 or later for {module}'s \
+                     features; this is {release}"
+                ),
+                format!(
+                    "remove --proxy-mode=nftables from {KUBE_PROXY_ARGS} (iptables mode), or boot \
+                     a newer kernel"
+                ),
             ),
             Cause::KubeliteOverrideReset { file, unit } => Wording::logged_as(
                 format!("{module} is not loaded and an override stops kmod-ready before kubelite"),

@@ -19,7 +19,7 @@ use super::report::*;
 const DEFAULT_MODULE: &str = "nf_conntrack";
 
 /// Reads every fact; never changes anything.
-pub fn collect(requested: &[String], root: Root) -> Report {
+pub fn collect(requested: &[String], next_boot: bool, root: Root) -> Report {
     let facts = Facts::read(root);
     let container = facts.container().map(str::to_string);
     let kubelite = Kubelite::read(&facts);
@@ -40,18 +40,24 @@ pub fn collect(requested: &[String], root: Root) -> Report {
         .iter()
         .map(|name| module_report(&facts, &kernel, ctx.as_ref(), usable, name))
         .collect();
+    let kube_proxy = super::kube_proxy::kube_proxy(&facts, ctx.as_ref(), &kernel.module_dir);
     let mut report = Report {
         schema: SCHEMA,
         kernel,
         container,
         libkmod: libkmod_state(lib.as_ref().err()),
         modules,
+        kube_proxy,
         kubelite,
         skipped: Vec::new(),
+        next_boot: None,
         blocking_config,
         blocking_index,
         verdict: Verdict::default(),
     };
+    if next_boot {
+        report.next_boot = Some(super::next_boot::next_boot(&facts, &report));
+    }
     report.verdict = verdict(&report, &facts);
     // Every file that exists but was not read, with the reason: a verdict
     // made without it is said to be.

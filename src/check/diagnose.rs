@@ -2,7 +2,7 @@
 //! module that is not ready, the command that fixes it, and the warnings
 //! that are true but do not block.
 
-use crate::cause::classify::{failing_command, not_ready};
+use crate::cause::classify::{failing_command, kube_proxy_cause, not_ready};
 use crate::cause::{Cause, Failure, Warning};
 use crate::system::Facts;
 
@@ -11,9 +11,12 @@ use super::report::*;
 pub fn verdict(report: &Report, facts: &Facts) -> Verdict {
     let first_not_ready = report.modules.iter().find(|m| !m.state.is_ready());
     // A command that would fail stops kubelite whatever the modules do.
-    let failure = failing_command(facts, report).or_else(|| {
-        first_not_ready.map(|module| Failure::new(&module.name, not_ready(report, facts, module)))
-    });
+    let failure = failing_command(facts, report)
+        .or_else(|| {
+            first_not_ready
+                .map(|module| Failure::new(&module.name, not_ready(report, facts, module)))
+        })
+        .or_else(|| kube_proxy_cause(report, facts));
     let mut verdict = Verdict {
         ready: failure.is_none(),
         warnings: warnings(report, failure.as_ref()),
@@ -23,6 +26,20 @@ pub fn verdict(report: &Report, facts: &Facts) -> Verdict {
         verdict.cause = Some(failure.summary());
         verdict.fix = Some(failure.fix());
         verdict.detail = failure.detail();
+    }
+    if let Some(next) = &report.next_boot {
+        // Now's cause first: it is what the admin can see and fix today.
+        verdict.not_ready = match (verdict.ready, next.ready) {
+            (true, true) => None,
+            (false, true) => Some("now"),
+            (false, false) => Some("now and next boot"),
+            (true, false) => {
+                verdict.cause.clone_from(&next.cause);
+                verdict.fix.clone_from(&next.fix);
+                Some("next boot")
+            }
+        };
+        verdict.ready &= next.ready;
     }
     verdict
 }

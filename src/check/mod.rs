@@ -20,12 +20,15 @@
 
 mod collect;
 mod diagnose;
+pub(crate) mod kube_proxy;
+pub(crate) mod next_boot;
 mod render;
 pub(crate) mod report;
 
 use std::io::IsTerminal;
 
-use crate::cli::CheckArgs;
+use crate::cli::{CheckArgs, LogTarget};
+use crate::logging;
 use crate::status::Status;
 use crate::stdout::{output_failed, write_stdout};
 use crate::system::Root;
@@ -34,7 +37,10 @@ use collect::collect;
 
 /// Runs `kmod-ready check`: prints the report on stdout.
 pub fn run(args: &CheckArgs, root: Root) -> Status {
-    let report = collect(&args.modules, root);
+    // libkmod's own complaints (a modprobe.d line it rejects) go to stderr
+    // through our logger, escaped, as they do when loading: never raw.
+    logging::init(LogTarget::Stderr, -1);
+    let report = collect(&args.modules, args.next_boot, root);
     let text = if args.json {
         render::json(&report)
     } else {

@@ -4,6 +4,8 @@
 use std::path::Path;
 
 use crate::cause::container_note;
+use crate::check::kube_proxy::{KubeProxy, ModuleState};
+use crate::check::next_boot::{NextBoot, NextState as NextStateView};
 use crate::kubelite::{Kubelite, DROP_IN, PROXY_ERROR};
 use crate::libkmod::LIBRARY;
 use crate::logging::escape_controls;
@@ -119,9 +121,132 @@ pub fn human(report: &Report, colour: bool) -> String {
     }
     out.blank();
     render_kubelite(&mut out, &report.kubelite);
+    if let Some(kube_proxy) = &report.kube_proxy {
+        out.blank();
+        render_kube_proxy(&mut out, kube_proxy);
+    }
+    if let Some(next) = &report.next_boot {
+        out.blank();
+        render_next_boot(&mut out, next);
+    }
     out.blank();
-    render_verdict(&mut out, &report.verdict);
+    render_verdict(&mut out, &report.verdict, report.next_boot.is_some());
     out.text
+}
+
+/// How MicroK8s runs kube-proxy, and what its mode needs.
+fn render_kube_proxy(out: &mut Out, kube_proxy: &KubeProxy) {
+    let microk8s = &kube_proxy.microk8s;
+    let mode = match microk8s.mode {
+        Some(mode) => format!("{mode:?} mode",).to_lowercase(),
+        None => "a mode check does not know".to_string(),
+    };
+    out.field(
+        "kube-proxy",
+        Tone::Plain,
+        &format!("{mode}, from {}", microk8s.mode_from),
+    );
+    let version = microk8s.version.as_deref().unwrap_or("unknown");
+    let loads = if microk8s.wrapper_loads.is_empty() {
+        "its wrapper loads no module".to_string()
+    } else {
+        format!("its wrapper loads {}", microk8s.wrapper_loads.join(", "))
+    };
+    out.field("  microk8s", Tone::Plain, &format!("{version}; {loads}"));
+    for module in &kube_proxy.modules {
+        let tone = match (module.needed, module.state) {
+            ("loaded", state) if !state.in_kernel() => Tone::Bad,
+            (_, ModuleState::Missing) => Tone::Warn,
+            _ => Tone::Plain,
+        };
+        let note = if module.needed == "loaded" {
+            " (needed loaded at start)"
+        } else {
+            ""
+        };
+        out.field(
+            &format!("  {}", module.name),
+            tone,
+            &format!("{}{note}", module.state.as_str()),
+        );
+    }
+    for program in &kube_proxy.programs {
+        match &program.path {
+            Some(path) => out.field(&format!("  {}", program.name), Tone::Plain, path),
+            None => out.field(&format!("  {}", program.name), Tone::Bad, "not installed"),
+        }
+    }
+    if kube_proxy.kernel_new_enough == Some(false) {
+        out.field(
+            "  kernel",
+            Tone::Bad,
+            "older than 5.13, which nftables mode needs",
+        );
+    }
+    if let Some(instead) = &kube_proxy.nftables_instead {
+        let nft = instead.nft.as_deref().unwrap_or("nft not installed");
+        out.field(
+            "  nftables",
+            Tone::Plain,
+            &format!("nf_tables {}; {nft}", instead.nf_tables.as_str()),
+        );
+    }
+}
+
+/// The `--next-boot` paragraph: the kernel, from where, and each module.
+fn render_next_boot(out: &mut Out, next: &NextBoot) {
+    let kernel = &next.kernel;
+    let (release, tone) = match &kernel.release {
+        Some(release) => (release.as_str(), Tone::Plain),
+        None => ("unknown", Tone::Bad),
+    };
+    out.field("next boot", tone, release);
+    out.field("  from", Tone::Plain, &kernel.source);
+    if let Some(guess) = &kernel.guess {
+        out.field("  guess", Tone::Warn, guess);
+    }
+    if let Some(image) = &kernel.image {
+        out.field("  image", Tone::Plain, image);
+    }
+    let cmdline_note = if kernel.cmdline.is_some() {
+        ""
+    } else {
+        " (the running one)"
+    };
+    out.field(
+        "  cmdline",
+        Tone::Plain,
+        &format!("{}{cmdline_note}", next.cmdline),
+    );
+    match &next.module_dir {
+        Some(dir) => out.field("  module dir", Tone::Plain, dir),
+        None => out.field("  module dir", Tone::Bad, "none"),
+    }
+    for module in &next.modules {
+        let ready = matches!(module.state, NextStateView::Builtin)
+            || (matches!(module.state, NextStateView::Loadable) && !module.loaded_by.is_empty());
+        let tone = if ready { Tone::Good } else { Tone::Bad };
+        let by = match (module.state, module.loaded_by.is_empty()) {
+            (NextStateView::Loadable, true) => ", and nothing loads it before kubelite".to_string(),
+            (NextStateView::Loadable, false) => {
+                format!(", loaded by {}", module.loaded_by.join(", "))
+            }
+            _ => String::new(),
+        };
+        out.field(
+            &format!("  {}", module.name),
+            tone,
+            &format!("{}{by}", module.state.as_str()),
+        );
+    }
+    if let Some(enabled) = next.kubelite_enabled {
+        let (text, tone) = if enabled {
+            ("enabled", Tone::Plain)
+        } else {
+            ("not enabled: it will not start at boot", Tone::Bad)
+        };
+        out.field("  kubelite", tone, text);
+    }
 }
 
 /// Kernel, module directory, container, libkmod, and what forbids loading.
@@ -190,8 +315,9 @@ fn render_system(out: &mut Out, report: &Report) {
     }
 }
 
-/// The last paragraph: detail, warnings, and the verdict line.
-fn render_verdict(out: &mut Out, verdict: &Verdict) {
+/// The last paragraph: detail, warnings, and the verdict line; with
+/// `--next-boot` it says when.
+fn render_verdict(out: &mut Out, verdict: &Verdict, next_boot: bool) {
     if let Some(detail) = &verdict.detail {
         out.field("detail", Tone::Plain, detail);
     }
@@ -199,12 +325,22 @@ fn render_verdict(out: &mut Out, verdict: &Verdict) {
         out.field("warning", Tone::Warn, warning);
     }
     if verdict.ready {
-        let line = format!("verdict: {}", out.paint(Tone::Good, "ready"));
+        let when = if next_boot {
+            " now and at the next boot"
+        } else {
+            ""
+        };
+        let line = format!("verdict: {}{when}", out.paint(Tone::Good, "ready"));
         out.text.push_str(&line);
         out.text.push('\n');
     } else {
+        let when = match verdict.not_ready {
+            Some("next boot") => " at the next boot".to_string(),
+            Some(when) => format!(" {when}"),
+            None => String::new(),
+        };
         let text = format!(
-            "not ready — {}: {}",
+            "not ready{when} — {}: {}",
             verdict.cause.as_deref().unwrap_or_default(),
             verdict.fix.as_deref().unwrap_or_default()
         );

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::kubelite::Kubelite;
+
+use super::kube_proxy::KubeProxy;
+use super::next_boot::NextBoot;
 use crate::modprobe_d::{InstallLine, Location};
 
 pub const SCHEMA: u32 = 1;
@@ -19,7 +22,14 @@ pub struct Report {
     pub libkmod: LibkmodState,
     pub modules: Vec<ModuleReport>,
     pub kubelite: Kubelite,
+    /// How MicroK8s runs kube-proxy and what its mode needs (present only
+    /// when the snap is installed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kube_proxy: Option<KubeProxy>,
     pub skipped: Vec<String>,
+    /// With `--next-boot`: the verdict for the next boot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_boot: Option<NextBoot>,
     /// A modprobe.d file libkmod would block on, when there is one.
     #[serde(skip)]
     pub blocking_config: Option<String>,
@@ -116,6 +126,10 @@ pub struct ModuleReport {
 #[derive(Debug, Default, Serialize)]
 pub struct Verdict {
     pub ready: bool,
+    /// With `--next-boot`, when it is not ready: "now", "next boot", or
+    /// "now and next boot".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_ready: Option<&'static str>,
     pub cause: Option<String>,
     pub fix: Option<String>,
     pub detail: Option<String>,

@@ -4,15 +4,15 @@
  * takes a va_list nor format one (the c_variadic feature is unstable). So
  * this function formats the message with vsnprintf and hands Rust a plain
  * string; src/libkmod/messages.rs logs it. `data` is that Rust function,
- * given to kmod_set_log_fn with this one.
+ * given to kmod_set_log_fn with this one, whose address Rust gets from
+ * kmod_ready_libkmod_log_fn.
  */
-#include <stdarg.h>
 #include <stdio.h>
 
-typedef void (*kmod_ready_sink)(int priority, const char *message);
+#include "log.h"
 
-void kmod_ready_libkmod_log(void *data, int priority, const char *file, int line,
-                            const char *fn, const char *format, va_list args)
+static void kmod_ready_libkmod_log(void *data, int priority, const char *file, int line,
+				   const char *fn, const char *format, va_list args)
 {
 	/* Longer messages are cut: a log line, not a document. */
 	char message[1024];
@@ -22,4 +22,9 @@ void kmod_ready_libkmod_log(void *data, int priority, const char *file, int line
 	(void)fn;
 	vsnprintf(message, sizeof(message), format, args);
 	((kmod_ready_sink)data)(priority, message);
+}
+
+kmod_ready_log_fn kmod_ready_libkmod_log_fn(void)
+{
+	return kmod_ready_libkmod_log;
 }

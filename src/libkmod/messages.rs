@@ -13,7 +13,7 @@
 //! timeout ends the run inside kmod_new (the watchdog then takes stderr back
 //! with [`release_stderr`] to say why).
 
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -21,11 +21,26 @@ use log::Level;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::unistd::{dup2, pipe2, read};
 
+/// log.c's function for `kmod_set_log_fn`, which formats a message and
+/// passes it to its `data`, a [`Sink`]. Its last parameter is a va_list,
+/// which stable Rust cannot name, so Rust does not declare that function at
+/// all: log.c hands out its address, of C type `kmod_ready_log_fn` (log.h),
+/// and Rust holds it as this opaque pointer, which it can only pass on.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub struct LogFn(*const c_void);
+
 extern "C" {
-    /// log.c: formats a message and passes it to `data`, a [`Sink`].
-    pub fn kmod_ready_libkmod_log();
+    /// log.c: the address of its log function.
+    fn kmod_ready_libkmod_log_fn() -> LogFn;
 }
 
+pub fn log_fn() -> LogFn {
+    // SAFETY: log.c's function takes nothing and returns a constant.
+    unsafe { kmod_ready_libkmod_log_fn() }
+}
+
+/// log.h's `kmod_ready_sink`.
 pub type Sink = extern "C" fn(priority: c_int, message: *const c_char);
 
 /// syslog's priorities, as libkmod uses them.
@@ -82,6 +97,7 @@ pub fn capturing_stderr<T>(f: impl FnOnce() -> T) -> T {
     if log::max_level() == log::LevelFilter::Off {
         return f();
     }
+    crate::logging::settle_stderr();
     let Ok((reader, writer)) = pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC) else {
         return f();
     };

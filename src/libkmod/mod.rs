@@ -12,6 +12,7 @@
 //! to our log (messages.rs).
 
 mod messages;
+mod note;
 
 pub use messages::release_stderr;
 
@@ -23,36 +24,56 @@ use std::sync::Mutex;
 use libloading::os::unix;
 use libloading::Library;
 
+use messages::LogFn;
+
+/// The library we dlopen; note.rs declares it to packagers.
 pub const LIBRARY: &str = "libkmod.so.2";
 
 /// `KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY`: modprobe's default without `-b`.
 const PROBE_APPLY_BLACKLIST_ALIAS_ONLY: c_uint = 0x40000;
-const FILTER_BLACKLIST: c_int = 0x1;
+/// `KMOD_FILTER_BLACKLIST`, of `enum kmod_filter` (unsigned: no value is
+/// negative).
+const FILTER_BLACKLIST: c_uint = 0x1;
 
-type Ptr = *mut c_void;
-type PrintAction = extern "C" fn(module: Ptr, install: bool, options: *const c_char);
-type RunInstall = extern "C" fn(module: Ptr, cmdline: *const c_char, data: *const c_void) -> c_int;
+/// libkmod's structs, which it never shows: we hold pointers to them only.
+/// Distinct types, so that a module cannot be passed where a list is due.
+macro_rules! opaque {
+    ($($name:ident),*) => {$(
+        #[repr(C)]
+        struct $name {
+            _private: [u8; 0],
+        }
+    )*};
+}
+opaque!(KmodCtx, KmodModule, KmodList);
 
+type PrintAction = extern "C" fn(module: *mut KmodModule, install: bool, options: *const c_char);
+type RunInstall =
+    extern "C" fn(module: *mut KmodModule, cmdline: *const c_char, data: *mut c_void) -> c_int;
+
+/// The functions we use, each field named after its symbol. These types are
+/// the only copy of libkmod's prototypes here; tests/libkmod_prototypes.rs
+/// has the C compiler compare each with the installed libkmod.h.
 struct Api {
-    new: unsafe extern "C" fn(*const c_char, *const *const c_char) -> Ptr,
-    unref: unsafe extern "C" fn(Ptr) -> Ptr,
-    set_log_priority: unsafe extern "C" fn(Ptr, c_int),
-    load_resources: unsafe extern "C" fn(Ptr) -> c_int,
-    /// The callback's type has a va_list, which Rust cannot name: log.c's
-    /// function is passed as a plain pointer.
-    set_log_fn: unsafe extern "C" fn(Ptr, *const c_void, *const c_void),
-    lookup: unsafe extern "C" fn(Ptr, *const c_char, *mut Ptr) -> c_int,
-    list_next: unsafe extern "C" fn(Ptr, Ptr) -> Ptr,
-    get_module: unsafe extern "C" fn(Ptr) -> Ptr,
-    unref_list: unsafe extern "C" fn(Ptr) -> c_int,
-    module_unref: unsafe extern "C" fn(Ptr) -> Ptr,
-    get_name: unsafe extern "C" fn(Ptr) -> *const c_char,
-    get_path: unsafe extern "C" fn(Ptr) -> *const c_char,
-    get_initstate: unsafe extern "C" fn(Ptr) -> c_int,
-    get_dependencies: unsafe extern "C" fn(Ptr) -> Ptr,
-    apply_filter: unsafe extern "C" fn(Ptr, c_int, Ptr, *mut Ptr) -> c_int,
-    probe: unsafe extern "C" fn(
-        Ptr,
+    kmod_new: unsafe extern "C" fn(*const c_char, *const *const c_char) -> *mut KmodCtx,
+    kmod_unref: unsafe extern "C" fn(*mut KmodCtx) -> *mut KmodCtx,
+    kmod_set_log_priority: unsafe extern "C" fn(*mut KmodCtx, c_int),
+    kmod_load_resources: unsafe extern "C" fn(*mut KmodCtx) -> c_int,
+    kmod_set_log_fn: unsafe extern "C" fn(*mut KmodCtx, LogFn, *const c_void),
+    kmod_module_new_from_lookup:
+        unsafe extern "C" fn(*mut KmodCtx, *const c_char, *mut *mut KmodList) -> c_int,
+    kmod_list_next: unsafe extern "C" fn(*const KmodList, *const KmodList) -> *mut KmodList,
+    kmod_module_get_module: unsafe extern "C" fn(*const KmodList) -> *mut KmodModule,
+    kmod_module_unref_list: unsafe extern "C" fn(*mut KmodList) -> c_int,
+    kmod_module_unref: unsafe extern "C" fn(*mut KmodModule) -> *mut KmodModule,
+    kmod_module_get_name: unsafe extern "C" fn(*const KmodModule) -> *const c_char,
+    kmod_module_get_path: unsafe extern "C" fn(*const KmodModule) -> *const c_char,
+    kmod_module_get_initstate: unsafe extern "C" fn(*const KmodModule) -> c_int,
+    kmod_module_get_dependencies: unsafe extern "C" fn(*const KmodModule) -> *mut KmodList,
+    kmod_module_apply_filter:
+        unsafe extern "C" fn(*const KmodCtx, c_uint, *const KmodList, *mut *mut KmodList) -> c_int,
+    kmod_module_probe_insert_module: unsafe extern "C" fn(
+        *mut KmodModule,
         c_uint,
         *const c_char,
         Option<RunInstall>,
@@ -75,31 +96,35 @@ impl Libkmod {
         let flags = unix::RTLD_LAZY | unix::RTLD_LOCAL | nix::libc::RTLD_NODELETE;
         // SAFETY: libkmod's initialisers only set up its own state.
         let library: Library = unsafe { unix::Library::open(Some(LIBRARY), flags)? }.into();
-        macro_rules! symbol {
-            ($name:literal) => {
-                // SAFETY: the type written in `Api` is the C prototype of
-                // this symbol in libkmod.h.
-                *unsafe { library.get(concat!($name, "\0").as_bytes())? }
+        // Each field of `Api` from the symbol of its name; the compiler
+        // rejects a list that misses a field or names one `Api` lacks.
+        macro_rules! resolve {
+            ($($symbol:ident),* $(,)?) => {
+                Api {$(
+                    // SAFETY: the field's type is the symbol's prototype in
+                    // libkmod.h (tests/libkmod_prototypes.rs checks it).
+                    $symbol: *unsafe { library.get(concat!(stringify!($symbol), "\0").as_bytes())? },
+                )*}
             };
         }
-        let api = Api {
-            new: symbol!("kmod_new"),
-            unref: symbol!("kmod_unref"),
-            set_log_priority: symbol!("kmod_set_log_priority"),
-            set_log_fn: symbol!("kmod_set_log_fn"),
-            load_resources: symbol!("kmod_load_resources"),
-            lookup: symbol!("kmod_module_new_from_lookup"),
-            list_next: symbol!("kmod_list_next"),
-            get_module: symbol!("kmod_module_get_module"),
-            unref_list: symbol!("kmod_module_unref_list"),
-            module_unref: symbol!("kmod_module_unref"),
-            get_name: symbol!("kmod_module_get_name"),
-            get_path: symbol!("kmod_module_get_path"),
-            get_initstate: symbol!("kmod_module_get_initstate"),
-            get_dependencies: symbol!("kmod_module_get_dependencies"),
-            apply_filter: symbol!("kmod_module_apply_filter"),
-            probe: symbol!("kmod_module_probe_insert_module"),
-        };
+        let api = resolve!(
+            kmod_new,
+            kmod_unref,
+            kmod_set_log_priority,
+            kmod_set_log_fn,
+            kmod_load_resources,
+            kmod_module_new_from_lookup,
+            kmod_list_next,
+            kmod_module_get_module,
+            kmod_module_unref_list,
+            kmod_module_unref,
+            kmod_module_get_name,
+            kmod_module_get_path,
+            kmod_module_get_initstate,
+            kmod_module_get_dependencies,
+            kmod_module_apply_filter,
+            kmod_module_probe_insert_module,
+        );
         Ok(Libkmod {
             api,
             _library: library,
@@ -129,25 +154,22 @@ impl Libkmod {
             .map_or(std::ptr::null(), |c| c.as_ptr());
         // SAFETY: both arguments are NULL or NUL-terminated strings (arrays)
         // that outlive the call; libkmod copies what it keeps.
-        let ctx = messages::capturing_stderr(|| unsafe { (self.api.new)(dir_ptr, config_ptr) });
+        let ctx =
+            messages::capturing_stderr(|| unsafe { (self.api.kmod_new)(dir_ptr, config_ptr) });
         if ctx.is_null() {
             return None;
         }
         let sink: messages::Sink = messages::forward;
-        // SAFETY: ctx is a live context; log.c's function has the prototype
-        // kmod_set_log_fn wants and calls `sink`, its data, with a string.
-        unsafe {
-            (self.api.set_log_fn)(
-                ctx,
-                messages::kmod_ready_libkmod_log as *const c_void,
-                sink as *const c_void,
-            );
-            (self.api.set_log_priority)(ctx, messages::wanted_priority());
-            // Maps the module indexes once, as modprobe does; without it
-            // every lookup opens and reads an index file again. On failure
-            // (an index missing) libkmod reads the files, as before.
-            (self.api.load_resources)(ctx);
-        }
+        // SAFETY: ctx is a live context; log.c's function is of the type
+        // kmod_set_log_fn takes, and calls `sink`, its data, with a string.
+        unsafe { (self.api.kmod_set_log_fn)(ctx, messages::log_fn(), sink as *const c_void) };
+        // SAFETY: ctx is a live context.
+        unsafe { (self.api.kmod_set_log_priority)(ctx, messages::wanted_priority()) };
+        // Maps the module indexes once, as modprobe does; without it every
+        // lookup opens and reads an index file again. On failure (an index
+        // missing) libkmod reads the files, as before.
+        // SAFETY: ctx is a live context.
+        unsafe { (self.api.kmod_load_resources)(ctx) };
         Some(Context {
             lib: self,
             ptr: ctx,
@@ -162,13 +184,13 @@ fn path_to_cstring(path: &Path) -> Option<CString> {
 /// A `struct kmod_ctx`, unreferenced on drop.
 pub struct Context<'l> {
     lib: &'l Libkmod,
-    ptr: Ptr,
+    ptr: *mut KmodCtx,
 }
 
 impl Drop for Context<'_> {
     fn drop(&mut self) {
         // SAFETY: we own one reference to ptr.
-        unsafe { (self.lib.api.unref)(self.ptr) };
+        unsafe { (self.lib.api.kmod_unref)(self.ptr) };
     }
 }
 
@@ -177,9 +199,11 @@ impl<'l> Context<'l> {
     /// empty list. Errors are negative errno values.
     pub fn lookup(&self, name: &str) -> Result<ModuleList<'_, 'l>, i32> {
         let name = CString::new(name).map_err(|_| -libc_einval())?;
-        let mut list: Ptr = std::ptr::null_mut();
+        let mut list = std::ptr::null_mut();
         // SAFETY: ctx is live, name is NUL-terminated, list is an out pointer.
-        let rc = unsafe { (self.lib.api.lookup)(self.ptr, name.as_ptr(), &mut list) };
+        let rc = unsafe {
+            (self.lib.api.kmod_module_new_from_lookup)(self.ptr, name.as_ptr(), &mut list)
+        };
         let list = ModuleList {
             ctx: self,
             ptr: list,
@@ -198,14 +222,14 @@ fn libc_einval() -> i32 {
 /// A `struct kmod_list` of modules, released on drop.
 pub struct ModuleList<'c, 'l> {
     ctx: &'c Context<'l>,
-    ptr: Ptr,
+    ptr: *mut KmodList,
 }
 
 impl Drop for ModuleList<'_, '_> {
     fn drop(&mut self) {
         if !self.ptr.is_null() {
             // SAFETY: we own the list and one reference to each module in it.
-            unsafe { (self.ctx.lib.api.unref_list)(self.ptr) };
+            unsafe { (self.ctx.lib.api.kmod_module_unref_list)(self.ptr) };
         }
     }
 }
@@ -218,23 +242,28 @@ impl<'c, 'l> ModuleList<'c, 'l> {
         while !entry.is_null() {
             // SAFETY: entry is a node of our list; get_module takes a new
             // reference that the Module handle owns.
-            let ptr = unsafe { (api.get_module)(entry) };
+            let ptr = unsafe { (api.kmod_module_get_module)(entry) };
             if !ptr.is_null() {
                 modules.push(Module { ctx: self.ctx, ptr });
             }
             // SAFETY: entry belongs to the list headed by self.ptr.
-            entry = unsafe { (api.list_next)(self.ptr, entry) };
+            entry = unsafe { (api.kmod_list_next)(self.ptr, entry) };
         }
         modules
     }
 
     /// The names of the modules that modprobe.d `blacklist` lines name.
     pub fn blacklisted(&self) -> Result<Vec<String>, i32> {
-        let mut kept: Ptr = std::ptr::null_mut();
+        let mut kept = std::ptr::null_mut();
         // SAFETY: ctx and the input list are live; `kept` receives a new
         // list with its own references, owned below.
         let rc = unsafe {
-            (self.ctx.lib.api.apply_filter)(self.ctx.ptr, FILTER_BLACKLIST, self.ptr, &mut kept)
+            (self.ctx.lib.api.kmod_module_apply_filter)(
+                self.ctx.ptr,
+                FILTER_BLACKLIST,
+                self.ptr,
+                &mut kept,
+            )
         };
         let kept = ModuleList {
             ctx: self.ctx,
@@ -267,13 +296,13 @@ pub enum InitState {
 /// A `struct kmod_module`, unreferenced on drop.
 pub struct Module<'c, 'l> {
     ctx: &'c Context<'l>,
-    ptr: Ptr,
+    ptr: *mut KmodModule,
 }
 
 impl Drop for Module<'_, '_> {
     fn drop(&mut self) {
         // SAFETY: we own one reference to ptr.
-        unsafe { (self.ctx.lib.api.module_unref)(self.ptr) };
+        unsafe { (self.ctx.lib.api.kmod_module_unref)(self.ptr) };
     }
 }
 
@@ -281,7 +310,8 @@ thread_local! {
     /// Modules libkmod is about to insert during a probe; print_action has
     /// no user-data pointer, so the callback records them here.
     static PROBED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-    static GET_NAME: RefCell<Option<unsafe extern "C" fn(Ptr) -> *const c_char>> = const { RefCell::new(None) };
+    static GET_NAME: RefCell<Option<unsafe extern "C" fn(*const KmodModule) -> *const c_char>> =
+        const { RefCell::new(None) };
 }
 
 /// What the probe under way is doing, for the watchdog when the timeout
@@ -296,11 +326,13 @@ pub fn current_action() -> Option<(String, bool)> {
     ACTION.lock().map(|a| a.clone()).unwrap_or(None)
 }
 
-extern "C" fn record_probed(module: Ptr, install: bool, _options: *const c_char) {
+extern "C" fn record_probed(module: *mut KmodModule, install: bool, _options: *const c_char) {
     let get_name = GET_NAME.with(|f| *f.borrow());
     if let Some(get_name) = get_name {
         // SAFETY: libkmod passes a live module for the duration of the call.
-        let name = unsafe { cstr_to_string(get_name(module)) }.unwrap_or_default();
+        let name = unsafe { get_name(module) };
+        // SAFETY: the name is owned by the module.
+        let name = unsafe { cstr_to_string(name) }.unwrap_or_default();
         if let Ok(mut action) = ACTION.lock() {
             *action = Some((name.clone(), install));
         }
@@ -311,7 +343,13 @@ extern "C" fn record_probed(module: Ptr, install: bool, _options: *const c_char)
 /// # Safety
 /// `ptr` is NULL or a NUL-terminated string that outlives the call.
 unsafe fn cstr_to_string(ptr: *const c_char) -> Option<String> {
-    (!ptr.is_null()).then(|| CStr::from_ptr(ptr).to_string_lossy().into_owned())
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: not NULL, so, as the caller promises, a string that outlives
+    // the call.
+    let text = unsafe { CStr::from_ptr(ptr) };
+    Some(text.to_string_lossy().into_owned())
 }
 
 /// The outcome of `probe`: libkmod's return code and the modules it tried
@@ -323,19 +361,23 @@ pub struct Probe {
 
 impl Module<'_, '_> {
     pub fn name(&self) -> String {
-        // SAFETY: the module is live; the name is owned by it.
-        unsafe { cstr_to_string((self.ctx.lib.api.get_name)(self.ptr)) }.unwrap_or_default()
+        // SAFETY: the module is live.
+        let name = unsafe { (self.ctx.lib.api.kmod_module_get_name)(self.ptr) };
+        // SAFETY: the name is owned by the module, which outlives the call.
+        unsafe { cstr_to_string(name) }.unwrap_or_default()
     }
 
     /// The `.ko` file, when the module is not built in.
     pub fn path(&self) -> Option<String> {
-        // SAFETY: as for name.
-        unsafe { cstr_to_string((self.ctx.lib.api.get_path)(self.ptr)) }
+        // SAFETY: the module is live.
+        let path = unsafe { (self.ctx.lib.api.kmod_module_get_path)(self.ptr) };
+        // SAFETY: the path is owned by the module, which outlives the call.
+        unsafe { cstr_to_string(path) }
     }
 
     pub fn initstate(&self) -> InitState {
         // SAFETY: the module is live.
-        match unsafe { (self.ctx.lib.api.get_initstate)(self.ptr) } {
+        match unsafe { (self.ctx.lib.api.kmod_module_get_initstate)(self.ptr) } {
             0 => InitState::Builtin,
             1 => InitState::Live,
             2 => InitState::Coming,
@@ -347,7 +389,7 @@ impl Module<'_, '_> {
     /// The modules this one needs (from modules.dep), in load order.
     pub fn dependencies(&self) -> Vec<String> {
         // SAFETY: the module is live; the returned list is ours.
-        let list = unsafe { (self.ctx.lib.api.get_dependencies)(self.ptr) };
+        let list = unsafe { (self.ctx.lib.api.kmod_module_get_dependencies)(self.ptr) };
         let list = ModuleList {
             ctx: self.ctx,
             ptr: list,
@@ -359,12 +401,12 @@ impl Module<'_, '_> {
     /// `options` and `install` lines from modprobe.d, and `blacklist` only
     /// for aliases. `install` commands are run by libkmod itself.
     pub fn probe(&self) -> Probe {
-        GET_NAME.with(|f| *f.borrow_mut() = Some(self.ctx.lib.api.get_name));
+        GET_NAME.with(|f| *f.borrow_mut() = Some(self.ctx.lib.api.kmod_module_get_name));
         PROBED.with(|p| p.borrow_mut().clear());
         // SAFETY: the module is live; a NULL run_install makes libkmod use
         // its own runner; record_probed matches print_action's prototype.
         let rc = unsafe {
-            (self.ctx.lib.api.probe)(
+            (self.ctx.lib.api.kmod_module_probe_insert_module)(
                 self.ptr,
                 PROBE_APPLY_BLACKLIST_ALIAS_ONLY,
                 std::ptr::null(),

@@ -1,7 +1,7 @@
 /* Phase timestamps for the cold-path profile (tests/e2e/run profile), for
  * kmod-ready and modprobe alike, without changing either: preloaded with
  * LD_PRELOAD, it notes the time of the calls that mark each phase's start,
- * and writes them at exit to $KMODREADY_PHASES_OUT, one "NAME SECONDS" line
+ * and writes them at exit to $KMOD_READY_PHASES_OUT, one "NAME SECONDS" line
  * each (CLOCK_REALTIME, to compare with the shell's $EPOCHREALTIME):
  *
  *   start          its constructor: the dynamic linker is done
@@ -151,7 +151,7 @@ long syscall(long number, ...)
 __attribute__((destructor)) static void ended(void)
 {
     note(END);
-    const char *out = getenv("KMODREADY_PHASES_OUT");
+    const char *out = getenv("KMOD_READY_PHASES_OUT");
     FILE *f = out ? fopen(out, "w") : NULL;
     if (!f)
         return;

@@ -422,43 +422,80 @@ pub fn reported_millis(stderr: &str) -> u64 {
     after.split(' ').next().unwrap().parse().unwrap()
 }
 
+/// Sends `signal` to a child the test started.
+pub fn kill(child: &std::process::Child, signal: i32) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::try_from(signal).unwrap()).unwrap();
+}
+
+/// A FIFO at `path`: a file whose reader blocks until a writer comes.
+pub fn mkfifo(path: &Path) {
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+}
+
+/// Starts the child with its standard output closed. Unsafe code, as for
+/// [`fail_syscalls`].
+#[allow(unsafe_code)]
+pub fn close_stdout(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec, the closure only calls close(2), which
+    // is async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            nix::unistd::close(1)?;
+            Ok(())
+        })
+    };
+}
+
 /// Makes the kernel answer `errno` to init_module and finit_module for the
 /// child: a seccomp filter standing in for a kernel that refuses a module
 /// (lockdown, signature, module_blacklist=), which this machine's kernel,
 /// built without module support, cannot do for real. The qemu tests load
 /// real modules.
 pub fn refuse_module_loading(command: &mut Command, errno: i32) {
+    fail_syscalls(
+        command,
+        &[libc::SYS_init_module, libc::SYS_finit_module],
+        errno,
+    );
+}
+
+/// Makes each of `syscalls` fail with `errno` for the child: a seccomp
+/// filter, installed between fork and exec. Unsafe code, because what runs
+/// there must be async-signal-safe; the filter is built before the fork,
+/// and the child only calls prctl.
+#[allow(unsafe_code)]
+pub fn fail_syscalls(command: &mut Command, syscalls: &[i64], errno: i32) {
     use std::os::unix::process::CommandExt;
-    // SAFETY: only async-signal-safe prctl calls between fork and exec.
-    unsafe {
-        command.pre_exec(move || {
-            let stmt = |code: u16, k: u32, jt: u8, jf: u8| libc::sock_filter { code, jt, jf, k };
-            const LD_W_ABS: u16 = 0x20;
-            const JEQ_K: u16 = 0x15;
-            const RET_K: u16 = 0x06;
-            let mut filter = [
-                stmt(LD_W_ABS, 0, 0, 0), // seccomp_data.nr
-                stmt(JEQ_K, libc::SYS_init_module as u32, 2, 0),
-                stmt(JEQ_K, libc::SYS_finit_module as u32, 1, 0),
-                stmt(RET_K, 0x7fff_0000, 0, 0), // SECCOMP_RET_ALLOW
-                stmt(RET_K, 0x0005_0000 | errno as u32, 0, 0), // SECCOMP_RET_ERRNO
-            ];
-            let program = libc::sock_fprog {
-                len: filter.len() as u16,
-                filter: filter.as_mut_ptr(),
-            };
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-                || libc::prctl(
-                    libc::PR_SET_SECCOMP,
-                    libc::SECCOMP_MODE_FILTER,
-                    &program as *const _,
-                ) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    const LD_W_ABS: u16 = 0x20;
+    const JEQ_K: u16 = 0x15;
+    const RET_K: u16 = 0x06;
+    let stmt = |code: u16, k: u32, jt: u8, jf: u8| libc::sock_filter { code, jt, jf, k };
+    let count = syscalls.len() as u8;
+    let mut filter = vec![stmt(LD_W_ABS, 0, 0, 0)]; // seccomp_data.nr
+                                                    // The i-th comparison jumps past the ones after it and the "allow".
+    filter.extend((0..count).map(|i| stmt(JEQ_K, syscalls[i as usize] as u32, count - i, 0)));
+    filter.push(stmt(RET_K, 0x7fff_0000, 0, 0)); // SECCOMP_RET_ALLOW
+    filter.push(stmt(RET_K, 0x0005_0000 | errno as u32, 0, 0)); // SECCOMP_RET_ERRNO
+    let install = move || {
+        let program = libc::sock_fprog {
+            len: filter.len() as u16,
+            filter: filter.as_mut_ptr(),
+        };
+        // SAFETY: a plain flag.
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `program` points to `filter`, both alive for the call.
+        if unsafe { libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &program) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    };
+    // SAFETY: `install` allocates nothing and calls only prctl, which is
+    // async-signal-safe.
+    unsafe { command.pre_exec(install) };
 }
 
 /// `ACCEPT` makes the "kernel" accept any module (errno 0).

@@ -1,0 +1,289 @@
+//! The kernel contract of kube-proxy in the mode MicroK8s runs it: the
+//! modules that mode needs at start, and the programs it runs. Only what
+//! ends kube-proxy at start decides the verdict; the rest is listed.
+//!
+//! nf_conntrack, which every mode needs loaded before kube-proxy writes its
+//! sysctls, is the report's own module section. Beyond it: iptables mode
+//! (the snap's iptables-legacy) fails when neither `ip_tables` nor
+//! `ip6_tables` can be loaded ("iptables is not available on this host");
+//! ipvs mode writes `net/ipv4/vs/*` at start, so `ip_vs` must be loaded
+//! before it, and it needs `ipset`; nftables mode needs `nf_tables`, the
+//! host's `nft` and a kernel of 5.13 or later.
+
+use serde::Serialize;
+
+use crate::libkmod::Context;
+use crate::microk8s::{MicroK8s, ProxyMode};
+use crate::readiness::sys_module_dir;
+use crate::system::Facts;
+
+/// What PATH kubelite runs kube-proxy with finds first: the snap's own
+/// programs, then the host's.
+const SEARCH_PATH: [&str; 8] = [
+    "/snap/microk8s/current/sbin",
+    "/snap/microk8s/current/usr/sbin",
+    "/snap/microk8s/current/bin",
+    "/snap/microk8s/current/usr/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+#[derive(Debug, Serialize)]
+pub(crate) struct KubeProxy {
+    #[serde(flatten)]
+    pub microk8s: MicroK8s,
+    pub modules: Vec<ContractModule>,
+    pub programs: Vec<Program>,
+    /// nftables mode: whether the kernel is 5.13 or later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_new_enough: Option<bool>,
+    /// iptables mode on a kernel without iptables: what nftables mode would
+    /// have (present only then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nftables_instead: Option<NftablesInstead>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct NftablesInstead {
+    pub nf_tables: ModuleState,
+    pub nft: Option<String>,
+    pub kernel_new_enough: bool,
+}
+
+impl KubeProxy {
+    fn state(&self, name: &str) -> Option<ModuleState> {
+        self.modules
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.state)
+    }
+
+    /// iptables mode with neither IPv4 nor IPv6 iptables.
+    pub fn iptables_unavailable(&self) -> bool {
+        self.microk8s.mode == Some(ProxyMode::Iptables)
+            && !self.state("ip_tables").is_some_and(ModuleState::available)
+            && !self.state("ip6_tables").is_some_and(ModuleState::available)
+    }
+
+    /// The first thing kube-proxy's mode needs at start that is not there:
+    /// (the module or program, what is wrong).
+    pub fn missing_at_start(&self) -> Option<(String, Missing)> {
+        let mode = self.microk8s.mode?;
+        if self.iptables_unavailable() {
+            return Some(("ip_tables".into(), Missing::Iptables));
+        }
+        for module in &self.modules {
+            let missing = match (module.needed, module.state) {
+                (_, ModuleState::Unknown) => continue,
+                ("loaded", state) if !state.in_kernel() => Missing::NotLoaded(state),
+                ("loadable", ModuleState::Missing) if mode != ProxyMode::Iptables => {
+                    Missing::NotInKernel
+                }
+                _ => continue,
+            };
+            return Some((module.name.clone(), missing));
+        }
+        if let Some(program) = self.programs.iter().find(|p| p.path.is_none()) {
+            return Some((program.name.clone(), Missing::Program));
+        }
+        (self.kernel_new_enough == Some(false)).then(|| ("nf_tables".into(), Missing::OldKernel))
+    }
+
+    /// Whether switching to nftables mode would work here, and if not why.
+    pub fn nftables_would_work(&self) -> Result<(), String> {
+        let instead = self.nftables_instead.as_ref().ok_or("")?;
+        if !instead.nf_tables.available() {
+            return Err("this kernel has no nf_tables either".into());
+        }
+        if instead.nft.is_none() {
+            return Err("nftables mode needs the host's `nft` (apt install nftables)".into());
+        }
+        if !instead.kernel_new_enough {
+            return Err("nftables mode needs kernel 5.13 or later".into());
+        }
+        match self.microk8s.minor() {
+            Some(minor) if minor >= 29 => Ok(()),
+            _ => Err("nftables mode needs Kubernetes 1.29 or later".into()),
+        }
+    }
+}
+
+/// What kube-proxy's mode lacks at start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Missing {
+    /// Neither ip_tables nor ip6_tables (iptables mode).
+    Iptables,
+    /// Must be loaded before kube-proxy starts; it is not (its state).
+    NotLoaded(ModuleState),
+    /// Not in this kernel at all.
+    NotInKernel,
+    /// A program the mode runs is not installed.
+    Program,
+    /// nftables mode on a kernel older than 5.13.
+    OldKernel,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ContractModule {
+    pub name: String,
+    pub state: ModuleState,
+    /// `loaded`: must be in the kernel before kube-proxy starts;
+    /// `loadable`: the program that needs it loads it (iptables, nft).
+    pub needed: &'static str,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum ModuleState {
+    Loaded,
+    Builtin,
+    Loadable,
+    Missing,
+    /// libkmod cannot read the tree.
+    Unknown,
+}
+
+impl ModuleState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModuleState::Loaded => "loaded",
+            ModuleState::Builtin => "built in",
+            ModuleState::Loadable => "loadable",
+            ModuleState::Missing => "missing",
+            ModuleState::Unknown => "unknown (module tree not read)",
+        }
+    }
+
+    pub fn in_kernel(self) -> bool {
+        matches!(self, ModuleState::Loaded | ModuleState::Builtin)
+    }
+
+    pub fn available(self) -> bool {
+        self.in_kernel() || self == ModuleState::Loadable
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Program {
+    pub name: String,
+    /// Where kube-proxy would find it; null when it would not.
+    pub path: Option<String>,
+}
+
+pub(crate) fn kube_proxy(
+    facts: &Facts,
+    ctx: Option<&Context>,
+    module_dir: &str,
+) -> Option<KubeProxy> {
+    let microk8s = MicroK8s::read(facts)?;
+    let (modules, programs): (&[(&str, &'static str)], &[&str]) = match microk8s.mode {
+        Some(ProxyMode::Iptables) => (
+            &[
+                ("ip_tables", "loadable"),
+                ("ip6_tables", "loadable"),
+                ("iptable_filter", "loadable"),
+                ("iptable_nat", "loadable"),
+                ("iptable_mangle", "loadable"),
+            ],
+            &["iptables"],
+        ),
+        Some(ProxyMode::Ipvs) => (
+            &[
+                ("ip_vs", "loaded"),
+                ("ip_vs_rr", "loadable"),
+                ("ip_tables", "loadable"),
+            ],
+            &["ipset", "iptables"],
+        ),
+        Some(ProxyMode::Nftables) => (&[("nf_tables", "loadable")], &["nft"]),
+        None => (&[], &[]),
+    };
+    let modules = modules
+        .iter()
+        .map(|&(name, needed)| ContractModule {
+            name: name.to_string(),
+            state: module_state(facts, ctx, module_dir, name),
+            needed,
+        })
+        .collect();
+    let programs = programs
+        .iter()
+        .map(|name| Program {
+            name: name.to_string(),
+            path: find_program(facts, name),
+        })
+        .collect();
+    let new_enough = kernel_at_least(&facts.release, 5, 13);
+    let kernel_new_enough = (microk8s.mode == Some(ProxyMode::Nftables)).then_some(new_enough);
+    let mut kube_proxy = KubeProxy {
+        microk8s,
+        modules,
+        programs,
+        kernel_new_enough,
+        nftables_instead: None,
+    };
+    if kube_proxy.iptables_unavailable() {
+        kube_proxy.nftables_instead = Some(NftablesInstead {
+            nf_tables: module_state(facts, ctx, module_dir, "nf_tables"),
+            nft: find_program(facts, "nft"),
+            kernel_new_enough: new_enough,
+        });
+    }
+    Some(kube_proxy)
+}
+
+fn find_program(facts: &Facts, name: &str) -> Option<String> {
+    SEARCH_PATH
+        .iter()
+        .map(|dir| format!("{dir}/{name}"))
+        .find(|path| facts.root.path(path).is_file())
+}
+
+fn module_state(facts: &Facts, ctx: Option<&Context>, module_dir: &str, name: &str) -> ModuleState {
+    let dir = sys_module_dir(name);
+    if facts.root.exists(&dir) {
+        // A loaded module has an initstate; a built-in one has none.
+        return if facts.root.exists(dir.join("initstate")) {
+            ModuleState::Loaded
+        } else {
+            ModuleState::Builtin
+        };
+    }
+    if facts.listed_builtin(std::path::Path::new(module_dir), name) {
+        return ModuleState::Builtin;
+    }
+    let Some(ctx) = ctx else {
+        return ModuleState::Unknown;
+    };
+    match ctx.lookup(name) {
+        Ok(list) if !list.modules().is_empty() => ModuleState::Loadable,
+        _ => ModuleState::Missing,
+    }
+}
+
+/// Whether kernel `release` (`6.1.0-50-amd64`) is at least MAJOR.MINOR.
+fn kernel_at_least(release: &str, major: u32, minor: u32) -> bool {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(a), Some(b)) => (a, b) >= (major, minor),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_versions() {
+        assert!(kernel_at_least("6.1.0-50-amd64", 5, 13));
+        assert!(kernel_at_least("5.13.0", 5, 13));
+        assert!(!kernel_at_least("5.10.0-30-amd64", 5, 13));
+        assert!(!kernel_at_least("4.18.0-553.el8_10.x86_64", 5, 13));
+        assert!(!kernel_at_least("unknown", 5, 13));
+    }
+}
