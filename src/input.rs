@@ -100,6 +100,42 @@ pub(crate) fn would_block(full: &Path) -> Option<&'static str> {
     (what != "a directory" && !is_dev_null(full)).then_some(what)
 }
 
+/// Serialises a path (or paths) as text even when it is not UTF-8 (a byte
+/// that is not becomes U+FFFD), where serde would fail.
+pub(crate) fn serialize_lossy<T: LossyPaths, S: serde::Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&value.lossy(), serializer)
+}
+
+/// What [`serialize_lossy`] accepts.
+pub(crate) trait LossyPaths {
+    type Text: serde::Serialize;
+    fn lossy(&self) -> Self::Text;
+}
+
+impl LossyPaths for std::path::PathBuf {
+    type Text = String;
+    fn lossy(&self) -> String {
+        self.to_string_lossy().into_owned()
+    }
+}
+
+impl<T: LossyPaths> LossyPaths for Option<T> {
+    type Text = Option<T::Text>;
+    fn lossy(&self) -> Self::Text {
+        self.as_ref().map(LossyPaths::lossy)
+    }
+}
+
+impl<T: LossyPaths> LossyPaths for Vec<T> {
+    type Text = Vec<T::Text>;
+    fn lossy(&self) -> Self::Text {
+        self.iter().map(LossyPaths::lossy).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

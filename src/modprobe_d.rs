@@ -36,6 +36,7 @@ pub(crate) const MODULES_LOAD_D_DIRS: [&str; 5] = [
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Location {
     /// The file, as a path of the system (not of the test root).
+    #[serde(serialize_with = "crate::input::serialize_lossy")]
     pub file: PathBuf,
     /// 1-based; for a continued line, the line it starts on.
     pub line: usize,
@@ -116,18 +117,19 @@ pub fn modules_load_lines(text: &str) -> Vec<(usize, String)> {
 
 /// The files of `dirs` (highest precedence first) whose names end in one of
 /// `suffixes`, after the override rule, in the order they are read: sorted
-/// by file name. Paths are system paths; hidden files are skipped.
+/// by the bytes of the file name (a name need not be UTF-8). Paths are
+/// system paths; hidden files are skipped.
 pub(crate) fn config_files(root: &Root, dirs: &[&str], suffixes: &[&str]) -> Vec<PathBuf> {
-    let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
+    use std::os::unix::ffi::OsStrExt;
+    let mut by_name: BTreeMap<std::ffi::OsString, PathBuf> = BTreeMap::new();
     for dir in dirs {
         let Ok(entries) = std::fs::read_dir(root.path(dir)) else {
             continue;
         };
         for entry in entries.flatten() {
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
-            if name.starts_with('.') || !suffixes.iter().any(|s| name.ends_with(s)) {
+            let name = entry.file_name();
+            let bytes = name.as_bytes();
+            if bytes.starts_with(b".") || !suffixes.iter().any(|s| bytes.ends_with(s.as_bytes())) {
                 continue;
             }
             // kmod and systemd pass over a directory: it hides nothing.
@@ -135,9 +137,8 @@ pub(crate) fn config_files(root: &Root, dirs: &[&str], suffixes: &[&str]) -> Vec
                 continue;
             }
             // A symlink to /dev/null masks, and reads as empty: keep it.
-            by_name
-                .entry(name.clone())
-                .or_insert_with(|| Path::new(dir).join(name));
+            let path = Path::new(dir).join(&name);
+            by_name.entry(name).or_insert(path);
         }
     }
     by_name.into_values().collect()
@@ -170,6 +171,7 @@ pub(crate) fn blacklisted_at(facts: &Facts, module: &str) -> Vec<Location> {
 /// instead of inserting the module.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct InstallLine {
+    #[serde(serialize_with = "crate::input::serialize_lossy")]
     pub file: PathBuf,
     pub line: usize,
     pub command: String,

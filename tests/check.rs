@@ -83,15 +83,18 @@ fn a_ready_verdict_is_what_the_commands_do() {
         }
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let commands = report["kubelite"]["exec_start_pre"].as_array().unwrap();
+        let argvs: Vec<Vec<String>> =
+            serde_json::from_value(report["kubelite"]["exec_start_pre_argv"].clone()).unwrap();
+        assert_eq!(commands.len(), argvs.len(), "one argv per command");
         let mut errors = Vec::new();
-        for command in commands.iter().filter_map(|c| c.as_str()) {
+        for (command, argv) in commands.iter().filter_map(|c| c.as_str()).zip(&argvs) {
             let exec = kmod_ready::kubelite::parse_exec(command).unwrap();
             let mode = fs::metadata(root.path.join(exec.path.trim_start_matches('/')))
                 .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
             let fails = if !mode.is_ok_and(|m| m & 0o111 != 0) {
                 Some("cannot be executed".to_string())
             } else if exec.is_kmod_ready() {
-                let run = root.command().args(&exec.argv[1..]).output().unwrap();
+                let run = root.command().args(&argv[1..]).output().unwrap();
                 (run.status.code() != Some(0)).then(|| format!("exits {:?}", run.status.code()))
             } else {
                 None

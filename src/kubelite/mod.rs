@@ -10,6 +10,7 @@
 //! answer: under a test root (`KMOD_READY_ROOT`), when systemd is not
 //! running, and to name the drop-in whose empty `ExecStartPre=` removed ours.
 
+mod env;
 mod exec;
 mod systemd;
 
@@ -20,9 +21,10 @@ use serde::Serialize;
 use crate::modprobe_d::config_files;
 use crate::system::Facts;
 
+pub use env::{environment_file, Env};
 use exec::not_executable;
-pub use exec::{parse_exec, ExecCommand, KmodReady};
-use systemd::{last_proxy_error, parse_show, run_bounded, Show};
+pub use exec::{parse_exec, parse_exec_line, ExecCommand, KmodReady, LineError};
+use systemd::{exec_start_pre_exact, last_proxy_error, parse_show, run_bounded, Show};
 
 pub(crate) const UNIT: &str = "snap.microk8s.daemon-kubelite.service";
 /// Where the kmod-ready package installs its drop-in.
@@ -49,13 +51,24 @@ pub(crate) struct Kubelite {
     pub source: &'static str,
     pub unit_exists: bool,
     /// The unit file (snapd writes it under /etc/systemd/system).
+    #[serde(serialize_with = "crate::input::serialize_lossy")]
     pub unit_file: Option<PathBuf>,
     /// Whether our drop-in file is installed.
     pub drop_in_present: bool,
     /// The drop-ins in effect, in the order systemd applies them.
+    #[serde(serialize_with = "crate::input::serialize_lossy")]
     pub drop_ins: Vec<PathBuf>,
-    /// The effective `ExecStartPre=` commands, in order.
+    /// The effective `ExecStartPre=` commands, in order, as written.
     pub exec_start_pre: Vec<String>,
+    /// The arguments systemd runs each of them with (`argv[0]` first), after
+    /// expanding the unit's environment variables.
+    pub exec_start_pre_argv: Vec<Vec<String>>,
+    /// The commands, parsed (before expansion).
+    #[serde(skip)]
+    pub commands: Vec<ExecCommand>,
+    /// The environment the commands are expanded with.
+    #[serde(skip)]
+    pub environment: Env,
     /// Whether one of them runs kmod-ready.
     pub runs_kmod_ready: bool,
     /// The modules that kmod-ready command is given.
@@ -75,12 +88,16 @@ pub(crate) struct Kubelite {
     #[serde(skip)]
     pub unit_files_unread: bool,
     /// The drop-in whose empty `ExecStartPre=` removed ours, if one did.
+    #[serde(serialize_with = "crate::input::serialize_lossy")]
     pub reset_by: Option<PathBuf>,
     /// A file of the same name as our drop-in, in a directory systemd reads
     /// first, that hides it without running kmod-ready: a symlink to
     /// /dev/null (a mask) or a file without its `ExecStartPre=` (present
     /// only when there is one).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::input::serialize_lossy"
+    )]
     pub masked_by: Option<PathBuf>,
     pub active_state: Option<String>,
     pub n_restarts: Option<u64>,
@@ -136,7 +153,7 @@ impl Kubelite {
                     "show",
                     "--no-pager",
                     "-p",
-                    "LoadState,FragmentPath,DropInPaths,ExecStartPre,ActiveState,NRestarts",
+                    "LoadState,FragmentPath,DropInPaths,ExecStartPreEx,ActiveState,NRestarts",
                     UNIT,
                 ],
             )
@@ -165,9 +182,42 @@ impl Kubelite {
         self.unit_exists = show.load_state.as_deref().is_some_and(|s| s != "not-found");
         self.unit_file = show.fragment_path.clone();
         self.drop_ins = show.drop_in_paths.clone();
-        self.exec_start_pre = show.exec_start_pre.clone();
+        // busctl gives each argument apart; systemctl joins them with spaces.
+        let exact = self.unit_exists.then(exec_start_pre_exact);
+        self.commands = match exact {
+            Some(Ok(commands)) => commands,
+            Some(Err(reason)) => {
+                self.skipped.push(format!(
+                    "ExecStartPre= arguments: {reason}; read from systemctl show, \
+                     where an argument holding a space reads as two"
+                ));
+                show.exec_start_pre.clone()
+            }
+            None => show.exec_start_pre.clone(),
+        };
+        if show.load_state.as_deref() == Some("bad-setting") {
+            self.commands.clear();
+            self.unrunnable.push(Rejected {
+                command: UNIT.to_string(),
+                reason: format!(
+                    "systemd refuses the unit (a bad setting; `journalctl -b -u {UNIT}` names it) and runs none of its commands"
+                ),
+                ignored: false,
+            });
+        }
+        self.exec_start_pre = self.commands.iter().map(|c| c.text.clone()).collect();
         self.active_state = show.active_state.clone();
         self.n_restarts = show.n_restarts;
+        // systemctl shows the arguments before expansion: the environment
+        // comes from the files it names.
+        let files: Vec<PathBuf> = self
+            .unit_file
+            .iter()
+            .chain(&self.drop_ins)
+            .cloned()
+            .collect();
+        let settings = self.read_service(facts, &files);
+        self.environment = settings.environment(self, facts);
         let ours = self.drop_ins.iter().position(|p| p == Path::new(DROP_IN));
         if let (false, Some(ours)) = (self.runs_kmod_ready(), ours) {
             // systemd does not say which drop-in reset the list: name the
@@ -195,31 +245,76 @@ impl Kubelite {
         let dirs: Vec<String> = UNIT_DIRS.iter().map(|d| format!("{d}/{UNIT}.d")).collect();
         let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
         self.drop_ins = config_files(root, &dirs, &[".conf"]);
-        let mut commands: Vec<String> = Vec::new();
+        let files: Vec<PathBuf> = self
+            .unit_file
+            .iter()
+            .chain(&self.drop_ins)
+            .cloned()
+            .collect();
+        let settings = self.read_service(facts, &files);
+        self.environment = settings.environment(self, facts);
+        self.commands = settings.commands;
+        if let Some(refused) = settings.refused {
+            self.commands.clear();
+            self.unrunnable.push(refused);
+        }
+        self.exec_start_pre = self.commands.iter().map(|c| c.text.clone()).collect();
+    }
+
+    /// The `[Service]` settings of `files` (the unit file and its drop-ins,
+    /// in order) that shape its commands; notes unread files and the file
+    /// whose empty `ExecStartPre=` removed a kmod-ready command.
+    fn read_service(&mut self, facts: &Facts, files: &[PathBuf]) -> ServiceSettings {
+        let mut settings = ServiceSettings::default();
         let mut ours_seen = false;
-        for file in self.unit_file.iter().chain(&self.drop_ins) {
+        for file in files {
             ours_seen |= file == Path::new(DROP_IN);
             let Some(text) = read_unit_file(facts, file) else {
                 self.unit_files_unread = true;
                 continue;
             };
-            for assignment in exec_start_pre_assignments(&text) {
-                match assignment {
-                    Some(command) => commands.push(command),
-                    None => {
-                        if ours_seen && commands.iter().any(|c| is_kmod_ready(c)) {
+            for (key, value) in service_assignments(&text) {
+                match (key.as_str(), value.is_empty()) {
+                    ("ExecStartPre", true) => {
+                        if ours_seen && settings.commands.iter().any(ExecCommand::is_kmod_ready) {
                             self.reset_by = Some(file.clone());
                         }
-                        commands.clear();
+                        settings.commands.clear();
                     }
+                    ("ExecStartPre", false) => {
+                        let (commands, error) = parse_exec_line(&value);
+                        settings.commands.extend(commands);
+                        if let Some(LineError {
+                            reason,
+                            fatal: true,
+                        }) = error
+                        {
+                            settings.refused = Some(Rejected {
+                                command: value,
+                                reason: format!(
+                                    "{reason} (in {}): systemd refuses the unit and runs none of its commands",
+                                    file.display()
+                                ),
+                                ignored: false,
+                            });
+                            return settings;
+                        }
+                    }
+                    ("Environment", true) => settings.environment = Env::default(),
+                    ("Environment", false) => settings
+                        .environment
+                        .extend(env::environment_assignments(&value)),
+                    ("EnvironmentFile", true) => settings.environment_files.clear(),
+                    ("EnvironmentFile", false) => settings.environment_files.push(value),
+                    _ => {}
                 }
             }
         }
-        self.exec_start_pre = commands;
+        settings
     }
 
     fn runs_kmod_ready(&self) -> bool {
-        self.exec_start_pre.iter().any(|c| is_kmod_ready(c))
+        self.commands.iter().any(ExecCommand::is_kmod_ready)
     }
 
     /// Judges each command as systemd will run it: its executable, and
@@ -231,10 +326,11 @@ impl Kubelite {
             self.reset_by = None;
         }
         self.masked_by = masking_drop_in(facts);
-        for command in &self.exec_start_pre {
-            let Ok(exec) = parse_exec(command) else {
-                continue;
-            };
+        let commands = std::mem::take(&mut self.commands);
+        for command in &commands {
+            let exec = command.expand(&self.environment);
+            self.exec_start_pre_argv.push(exec.argv.clone());
+            let command = &command.text;
             let failing = |reason| Rejected {
                 command: command.clone(),
                 reason,
@@ -258,7 +354,52 @@ impl Kubelite {
                 None => {}
             }
         }
+        self.commands = commands;
         self
+    }
+}
+
+/// What the `[Service]` sections of a unit's files say about its commands.
+#[derive(Default)]
+struct ServiceSettings {
+    commands: Vec<ExecCommand>,
+    environment: Env,
+    /// `EnvironmentFile=` values, in order (`-` prefix: may be missing).
+    environment_files: Vec<String>,
+    /// A setting for which systemd refuses the whole unit ("bad-setting"),
+    /// the reason naming the file; reading stops there, as systemd's does.
+    refused: Option<Rejected>,
+}
+
+impl ServiceSettings {
+    /// `Environment=`, overridden by the environment files in order. A
+    /// missing file without `-` stops the unit before any command: noted
+    /// in `kubelite.unrunnable`.
+    fn environment(&self, kubelite: &mut Kubelite, facts: &Facts) -> Env {
+        let mut environment = self.environment.clone();
+        for value in &self.environment_files {
+            let (optional, path) = match value.strip_prefix('-') {
+                Some(path) => (true, path),
+                None => (false, value.as_str()),
+            };
+            if !facts.root.exists(path) {
+                if !optional {
+                    kubelite.unrunnable.push(Rejected {
+                        command: format!("EnvironmentFile={value}"),
+                        reason: format!("{path} does not exist: systemd does not start the unit"),
+                        ignored: false,
+                    });
+                }
+                continue;
+            }
+            match facts.read_bytes(path, crate::input::CONFIG) {
+                Some(bytes) => {
+                    environment.extend(environment_file(&String::from_utf8_lossy(&bytes)))
+                }
+                None => kubelite.unit_files_unread = true,
+            }
+        }
+        environment
     }
 }
 
@@ -276,7 +417,8 @@ fn masking_drop_in(facts: &Facts) -> Option<PathBuf> {
             !exec_start_pre_assignments(&text)
                 .iter()
                 .flatten()
-                .any(|command| is_kmod_ready(command))
+                .flat_map(|value| parse_exec_line(value).0)
+                .any(|command| command.is_kmod_ready())
         })
 }
 
@@ -291,44 +433,56 @@ fn read_unit_file(facts: &Facts, path: &Path) -> Option<String> {
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// Whether an `ExecStartPre=` value runs kmod-ready (a value systemd
-/// cannot split runs nothing).
-fn is_kmod_ready(command: &str) -> bool {
-    parse_exec(command).is_ok_and(|exec| exec.is_kmod_ready())
-}
-
 /// The `ExecStartPre=` assignments of the `[Service]` section of a unit file
 /// or drop-in, in order; `None` is an empty assignment, which resets the
-/// list. Comments start with `#` or `;`; a trailing backslash continues a
-/// line (systemd joins the parts with a space).
+/// list.
 pub fn exec_start_pre_assignments(text: &str) -> Vec<Option<String>> {
+    service_assignments(text)
+        .into_iter()
+        .filter(|(key, _)| key == "ExecStartPre")
+        .map(|(_, value)| (!value.is_empty()).then_some(value))
+        .collect()
+}
+
+/// The `KEY=VALUE` assignments of the `[Service]` sections of a unit file,
+/// read as systemd reads it (systemd.syntax(7)): a line whose first
+/// non-blank character is `#` or `;` is a comment, even inside a continued
+/// line; a line ending in an unescaped backslash continues on the next one,
+/// the backslash becoming a space (an empty line ends it); key and value
+/// lose their surrounding whitespace; a line without `=` is ignored.
+pub fn service_assignments(text: &str) -> Vec<(String, String)> {
     let mut assignments = Vec::new();
     let mut in_service = false;
-    let mut pending = String::new();
+    let mut pending: Option<String> = None;
     for raw in text.lines() {
-        let line = raw.trim();
-        if pending.is_empty() && (line.starts_with('#') || line.starts_with(';')) {
+        let raw = raw.trim_start_matches('\u{feff}');
+        if raw.trim_start().starts_with(['#', ';']) {
             continue;
         }
-        if let Some(head) = line.strip_suffix('\\') {
-            pending.push_str(head);
-            pending.push(' ');
+        let mut line = pending.take().unwrap_or_default();
+        line.push_str(raw);
+        let trailing = line.len() - line.trim_end_matches('\\').len();
+        if trailing % 2 == 1 {
+            line.pop();
+            line.push(' ');
+            pending = Some(line);
             continue;
         }
-        pending.push_str(line);
-        let line = std::mem::take(&mut pending);
-        if line.starts_with('[') {
-            in_service = line == "[Service]";
+        let line = line.trim();
+        if let Some(section) = line.strip_prefix('[') {
+            in_service = section == "Service]";
             continue;
         }
         if !in_service {
             continue;
         }
         if let Some((key, value)) = line.split_once('=') {
-            if key.trim() == "ExecStartPre" {
-                let value = value.trim();
-                assignments.push((!value.is_empty()).then(|| value.to_string()));
-            }
+            assignments.push((key.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    if let (Some(line), true) = (pending, in_service) {
+        if let Some((key, value)) = line.trim().split_once('=') {
+            assignments.push((key.trim().to_string(), value.trim().to_string()));
         }
     }
     assignments
@@ -347,7 +501,20 @@ mod tests {
             exec_start_pre_assignments(text),
             vec![
                 None,
-                Some("-/usr/sbin/kmod-ready  --timeout 30s nf_conntrack".to_string())
+                Some("-/usr/sbin/kmod-ready    --timeout 30s nf_conntrack".to_string())
+            ]
+        );
+        // A comment inside a continued line is skipped; an empty line ends
+        // it; an escaped backslash does not continue.
+        let text =
+            "[Service]\nExecStartPre=/bin/a \\\n# x \\\n  ; y\n b\nExecStartPre=/bin/c \\\n\nd=1\n\
+                    ExecStartPre=/bin/e \\\\\nf=2\n";
+        assert_eq!(
+            exec_start_pre_assignments(text),
+            vec![
+                Some("/bin/a   b".to_string()),
+                Some("/bin/c".to_string()),
+                Some("/bin/e \\\\".to_string())
             ]
         );
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{PROXY_ERROR, UNIT};
+use super::{ExecCommand, PROXY_ERROR, UNIT};
 
 /// The longest we wait for `systemctl` or `journalctl`.
 pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -17,14 +17,16 @@ pub(crate) struct Show {
     pub load_state: Option<String>,
     pub fragment_path: Option<PathBuf>,
     pub drop_in_paths: Vec<PathBuf>,
-    pub exec_start_pre: Vec<String>,
+    pub exec_start_pre: Vec<ExecCommand>,
     pub active_state: Option<String>,
     pub n_restarts: Option<u64>,
 }
 
-/// Parses `systemctl show -p …` output: `Key=value` lines; `ExecStartPre`
-/// values look like `{ path=… ; argv[]=/usr/sbin/kmod-ready nf_conntrack ;
-/// ignore_errors=no ; … }`, one per command (on one line or several).
+/// Parses `systemctl show -p …` output: `Key=value` lines; `ExecStartPreEx`
+/// values look like `{ path=/usr/sbin/kmod-ready ; argv[]=/usr/sbin/kmod-ready
+/// nf_conntrack ; flags=ignore-failure ; … }`, one per command (on one line or
+/// several). systemctl joins the arguments with spaces, unquoted, so an
+/// argument that holds a space is read as two.
 pub(crate) fn parse_show(text: &str) -> Show {
     let mut show = Show::default();
     for line in text.lines() {
@@ -40,18 +42,111 @@ pub(crate) fn parse_show(text: &str) -> Show {
             "DropInPaths" => {
                 show.drop_in_paths = value.split_whitespace().map(PathBuf::from).collect()
             }
-            "ExecStartPre" => {
-                for entry in value.split("argv[]=").skip(1) {
-                    let argv = entry.split(" ;").next().unwrap_or_default().trim();
-                    let ignore = entry.contains("ignore_errors=yes");
-                    let prefix = if ignore { "-" } else { "" };
-                    show.exec_start_pre.push(format!("{prefix}{argv}"));
+            "ExecStartPreEx" | "ExecStartPre" => {
+                for entry in value.split("{ path=").skip(1) {
+                    if let Some(command) = shown_command(entry) {
+                        show.exec_start_pre.push(command);
+                    }
                 }
             }
             _ => {}
         }
     }
     show
+}
+
+/// One command of `systemctl show`, from after its `{ path=`.
+fn shown_command(entry: &str) -> Option<ExecCommand> {
+    let (path, rest) = entry.split_once(" ; argv[]=")?;
+    let (argv, rest) = rest.split_once(" ; ")?;
+    let field = |name: &str| {
+        rest.split(" ; ")
+            .find_map(|f| f.strip_prefix(name))
+            .unwrap_or_default()
+    };
+    let mut flags: Vec<&str> = field("flags=").split(' ').collect();
+    if field("ignore_errors=") == "yes" {
+        flags.push("ignore-failure");
+    }
+    let argv: Vec<String> = argv.split(' ').map(str::to_string).collect();
+    Some(command_from(path, argv, &flags))
+}
+
+/// A command as systemd holds it: its executable, arguments and flags.
+fn command_from(path: &str, argv: Vec<String>, flags: &[&str]) -> ExecCommand {
+    let ignore_failure = flags.contains(&"ignore-failure");
+    let no_env_expand = flags.contains(&"no-env-expand");
+    let mut text = String::new();
+    text.push_str(if ignore_failure { "-" } else { "" });
+    text.push_str(if no_env_expand { ":" } else { "" });
+    if argv.first().map(String::as_str) != Some(path) {
+        text.push('@');
+        text.push_str(path);
+        text.push(' ');
+    }
+    text.push_str(&argv.join(" "));
+    ExecCommand {
+        text,
+        ignore_failure,
+        no_env_expand,
+        path: path.to_string(),
+        argv,
+    }
+}
+
+/// The unit's `ExecStartPre=` commands from systemd's D-Bus property, where
+/// each argument is a string of its own (`systemctl show` joins them with
+/// spaces): `busctl --json=short get-property … ExecStartPreEx`.
+pub(super) fn exec_start_pre_exact() -> Result<Vec<ExecCommand>, String> {
+    let object = format!("/org/freedesktop/systemd1/unit/{}", bus_label(UNIT));
+    let (text, _) = run_bounded(
+        "busctl",
+        &[
+            "--json=short",
+            "get-property",
+            "org.freedesktop.systemd1",
+            &object,
+            "org.freedesktop.systemd1.Service",
+            "ExecStartPreEx",
+        ],
+    )?;
+    parse_busctl(&text).ok_or_else(|| "busctl printed something else than ExecStartPreEx".into())
+}
+
+/// `{"type":"a(sasasttttuii)","data":[["PATH",["ARGV0",…],["FLAG",…],…],…]}`.
+fn parse_busctl(text: &str) -> Option<Vec<ExecCommand>> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let strings = |v: &serde_json::Value| -> Option<Vec<String>> {
+        v.as_array()?
+            .iter()
+            .map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    value["data"]
+        .as_array()?
+        .iter()
+        .map(|entry| {
+            let path = entry.get(0)?.as_str()?;
+            let argv = strings(entry.get(1)?)?;
+            let flags = strings(entry.get(2)?)?;
+            let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+            Some(command_from(path, argv, &flags))
+        })
+        .collect()
+}
+
+/// A unit name as a D-Bus object path label: every byte but a letter or a
+/// digit as `_` and two hex digits.
+fn bus_label(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("_{b:02x}")
+            }
+        })
+        .collect()
 }
 
 /// The last journal line of the unit that has "Error running ProxyServer",
@@ -173,10 +268,30 @@ mod tests {
         let show = parse_show(text);
         assert_eq!(show.load_state.as_deref(), Some("loaded"));
         assert_eq!(show.drop_in_paths.len(), 2);
-        assert_eq!(
-            show.exec_start_pre,
-            vec!["/usr/sbin/kmod-ready nf_conntrack", "-/bin/true x"]
+        let texts: Vec<&str> = show
+            .exec_start_pre
+            .iter()
+            .map(|c| c.text.as_str())
+            .collect();
+        assert_eq!(texts, ["/usr/sbin/kmod-ready nf_conntrack", "-/bin/true x"]);
+        let ex = parse_show(
+            "ExecStartPreEx={ path=/usr/sbin/kmod-ready ; argv[]=kr $M ; flags=ignore-failure no-env-expand ; start_time=[n/a] ; pid=0 }\n",
         );
+        let command = &ex.exec_start_pre[0];
+        assert_eq!(command.text, "-:@/usr/sbin/kmod-ready kr $M");
+        assert_eq!(command.path, "/usr/sbin/kmod-ready");
+        assert_eq!(command.argv, ["kr", "$M"]);
+        assert!(command.ignore_failure && command.no_env_expand);
+        assert_eq!(
+            bus_label(UNIT),
+            "snap_2emicrok8s_2edaemon_2dkubelite_2eservice"
+        );
+        let exact = parse_busctl(
+            r#"{"type":"a(sasasttttuii)","data":[["/bin/x",["x0","a b"],["no-env-expand"],0,0,0,0,0,0,0]]}"#,
+        )
+        .unwrap();
+        assert_eq!(exact[0].argv, ["x0", "a b"]);
+        assert_eq!(exact[0].text, ":@/bin/x x0 a b");
         assert_eq!(show.active_state.as_deref(), Some("activating"));
         assert_eq!(show.n_restarts, Some(4));
         let missing = parse_show("LoadState=not-found\nFragmentPath=\nDropInPaths=\nNRestarts=0\n");

@@ -260,6 +260,14 @@ impl FixtureRoot {
         root
     }
 
+    /// A plain copy of the directory `source` (no module indexes, no
+    /// /proc/modules), for tests that look at other files of a root.
+    pub fn copy_of(source: &Path, label: &str) -> FixtureRoot {
+        let root = FixtureRoot::fresh(label);
+        copy_tree(source, &root.path, &root.path);
+        root
+    }
+
     /// A root with nothing but the /proc/modules of a kernel with module
     /// support (`label` names its directory).
     pub fn empty(label: &str) -> FixtureRoot {
