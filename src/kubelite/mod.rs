@@ -210,13 +210,7 @@ impl Kubelite {
         self.n_restarts = show.n_restarts;
         // systemctl shows the arguments before expansion: the environment
         // comes from the files it names.
-        let files: Vec<PathBuf> = self
-            .unit_file
-            .iter()
-            .chain(&self.drop_ins)
-            .cloned()
-            .collect();
-        let settings = self.read_service(facts, &files);
+        let settings = self.read_service(facts, &self.unit_and_drop_ins());
         self.environment = settings.environment(self, facts);
         let ours = self.drop_ins.iter().position(|p| p == Path::new(DROP_IN));
         if let (false, Some(ours)) = (self.runs_kmod_ready(), ours) {
@@ -234,6 +228,15 @@ impl Kubelite {
         }
     }
 
+    /// The unit file, then its drop-ins in the order systemd applies them.
+    fn unit_and_drop_ins(&self) -> Vec<PathBuf> {
+        self.unit_file
+            .iter()
+            .chain(&self.drop_ins)
+            .cloned()
+            .collect()
+    }
+
     fn apply_unit_files(&mut self, facts: &Facts) {
         let root = &facts.root;
         self.source = "files";
@@ -245,13 +248,7 @@ impl Kubelite {
         let dirs: Vec<String> = UNIT_DIRS.iter().map(|d| format!("{d}/{UNIT}.d")).collect();
         let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
         self.drop_ins = config_files(root, &dirs, &[".conf"]);
-        let files: Vec<PathBuf> = self
-            .unit_file
-            .iter()
-            .chain(&self.drop_ins)
-            .cloned()
-            .collect();
-        let settings = self.read_service(facts, &files);
+        let settings = self.read_service(facts, &self.unit_and_drop_ins());
         self.environment = settings.environment(self, facts);
         self.commands = settings.commands;
         if let Some(refused) = settings.refused {
