@@ -45,13 +45,10 @@ impl MicroK8s {
     pub fn read(facts: &Facts) -> Option<MicroK8s> {
         let snap_yaml = facts.read_bytes(format!("{SNAP}/meta/snap.yaml"), input::CONFIG)?;
         let version = yaml_value(&String::from_utf8_lossy(&snap_yaml), "version");
-        let wrapper = facts
-            .read_bytes(WRAPPER, input::CONFIG)
-            .map(|text| String::from_utf8_lossy(&text).into_owned())
-            .unwrap_or_default();
+        let wrapper = wrapper_text(facts);
         let wrapper_loads = ["nf_conntrack", "br_netfilter"]
             .into_iter()
-            .filter(|module| wrapper.contains(&format!("modprobe {module}")))
+            .filter(|module| wrapper_loads_module(&wrapper, module))
             .map(str::to_string)
             .collect();
         let (mode, mode_from) = proxy_mode(facts);
@@ -68,6 +65,19 @@ impl MicroK8s {
         let version = self.version.as_deref()?.trim_start_matches('v');
         version.split('.').nth(1)?.parse().ok()
     }
+}
+
+/// The text of the kubelite wrapper; empty when it is missing.
+pub(crate) fn wrapper_text(facts: &Facts) -> String {
+    facts
+        .read_bytes(WRAPPER, input::CONFIG)
+        .map(|text| String::from_utf8_lossy(&text).into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether the wrapper's text loads `module` (a kernel name) itself.
+pub(crate) fn wrapper_loads_module(wrapper: &str, module: &str) -> bool {
+    wrapper.contains(&format!("modprobe {module}"))
 }
 
 /// The mode kube-proxy runs in: `--proxy-mode`, else a `--config` file's

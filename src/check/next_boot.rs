@@ -10,13 +10,10 @@ use crate::boot::{next_kernel, NextKernel};
 use crate::cause::classify::next_boot_cause;
 use crate::kubelite::UNIT;
 use crate::libkmod::{Context, Libkmod};
+use crate::microk8s::{wrapper_loads_module, wrapper_text, WRAPPER};
 use crate::system::{cmdline_module_blacklist, normalize_module_name, Facts};
 
 use super::report::{ModuleReport, Report, State};
-
-/// The wrapper MicroK8s' unit runs; since late 2024 it loads nf_conntrack
-/// and br_netfilter itself when their sysctls are missing.
-const MICROK8S_WRAPPER: &str = "/snap/microk8s/current/run-kubelite-with-args";
 
 #[derive(Debug, Serialize)]
 pub(crate) struct NextBoot {
@@ -87,6 +84,8 @@ pub(crate) fn next_boot(facts: &Facts, report: &Report) -> NextBoot {
         (Some(lib), Some(_)) => facts.libkmod_context_for(lib, &release),
         _ => None,
     };
+    // MicroK8s' wrapper is read once: it serves every module.
+    let wrapper = wrapper_text(facts);
     let modules: Vec<NextModule> = report
         .modules
         .iter()
@@ -102,7 +101,7 @@ pub(crate) fn next_boot(facts: &Facts, report: &Report) -> NextBoot {
             };
             NextModule {
                 name: module.name.clone(),
-                loaded_by: loaders(facts, report, module),
+                loaded_by: loaders(report, module, &wrapper),
                 state,
             }
         })
@@ -177,7 +176,7 @@ fn state(
 
 /// Who loads `module` before kubelite at boot: our drop-in (in effect and
 /// naming it), modules-load.d, or MicroK8s' own wrapper.
-fn loaders(facts: &Facts, report: &Report, module: &ModuleReport) -> Vec<String> {
+fn loaders(report: &Report, module: &ModuleReport, wrapper: &str) -> Vec<String> {
     let kubelite = &report.kubelite;
     let mut loaders = Vec::new();
     if kubelite.runs_kmod_ready
@@ -193,13 +192,8 @@ fn loaders(facts: &Facts, report: &Report, module: &ModuleReport) -> Vec<String>
             at.line
         ));
     }
-    let wrapper = facts
-        .read_bytes(MICROK8S_WRAPPER, crate::input::CONFIG)
-        .map(|text| String::from_utf8_lossy(&text).into_owned())
-        .unwrap_or_default();
-    let name = normalize_module_name(&module.name);
-    if wrapper.contains(&format!("modprobe {name}")) {
-        loaders.push(format!("MicroK8s' wrapper ({MICROK8S_WRAPPER})"));
+    if wrapper_loads_module(wrapper, &normalize_module_name(&module.name)) {
+        loaders.push(format!("MicroK8s' wrapper ({WRAPPER})"));
     }
     loaders
 }
