@@ -51,39 +51,56 @@ fn path_appearing_while_waiting_is_seen() {
 #[test]
 fn timeout_ends_the_wait_on_time() {
     let root = FixtureRoot::new("coming-times-out");
-    let started = Instant::now();
-    let out = root.run(&["krtest_coming", "--timeout", "500ms"]);
-    let took = started.elapsed();
-    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
-    assert!(
-        took >= Duration::from_millis(500),
-        "gave up early: {took:?}"
-    );
-    assert!(took <= Duration::from_millis(600), "gave up late: {took:?}");
+    // A busy machine can make a run late; a run that overshoots its
+    // deadline by design is late every time, so five late tries fail.
+    let mut tries = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let out = root.run(&["krtest_coming", "--timeout", "500ms"]);
+        let took = started.elapsed();
+        assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+        assert!(
+            took >= Duration::from_millis(500),
+            "gave up early: {took:?}"
+        );
+        if took <= Duration::from_millis(600) {
+            return;
+        }
+        tries.push(took);
+    }
+    panic!("gave up late every time: {tries:?}");
 }
 
 #[test]
 fn sigterm_while_waiting_exits_promptly() {
     for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
-        let root = FixtureRoot::new("coming-times-out");
-        let child = root
-            .command()
-            .args(["krtest_coming", "--timeout", "30s"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(300));
-        let sent = Instant::now();
-        common::kill(&child, signal);
-        let out = child.wait_with_output().unwrap();
-        let took = sent.elapsed();
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(75), "{name}: {err}");
+        let mut tries = Vec::new();
+        while tries.len() < 5 {
+            let root = FixtureRoot::new("coming-times-out");
+            let child = root
+                .command()
+                .args(["krtest_coming", "--timeout", "30s"])
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            let sent = Instant::now();
+            common::kill(&child, signal);
+            let out = child.wait_with_output().unwrap();
+            let took = sent.elapsed();
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(75), "{name}: {err}");
+            assert!(err.contains(&format!("krtest_coming: interrupted by {name} while waiting for /sys/module/krtest_coming; not ready")), "{err}");
+            // As above: late on a busy machine now and then, never every time.
+            if took <= Duration::from_millis(100) {
+                break;
+            }
+            tries.push(took);
+        }
         assert!(
-            took <= Duration::from_millis(100),
-            "{name}: exited {took:?} after the signal"
+            tries.len() < 5,
+            "{name}: exited late after the signal every time: {tries:?}"
         );
-        assert!(err.contains(&format!("krtest_coming: interrupted by {name} while waiting for /sys/module/krtest_coming; not ready")), "{err}");
     }
 }
 
