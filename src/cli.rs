@@ -82,6 +82,11 @@ pub(crate) struct CheckArgs {
     #[arg(long)]
     pub next_boot: bool,
 
+    /// Print one line of at most 80 bytes for node-problem-detector (with --next-boot: about
+    /// the next boot alone)
+    #[arg(long, conflicts_with = "json")]
+    pub npd: bool,
+
     /// Modules (or aliases) to check [default: those of the kubelite drop-in, else nf_conntrack]
     #[arg(value_name = "MODULE", value_parser = os_parser(parse_module_name))]
     pub modules: Vec<String>,

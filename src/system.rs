@@ -20,6 +20,10 @@ use crate::modprobe_d::MODPROBE_D_DIRS;
 /// The environment variable that moves `/` for the test suite.
 pub(crate) const ROOT_ENV: &str = "KMOD_READY_ROOT";
 
+/// The kernel release when /proc/sys/kernel/osrelease cannot be read: the
+/// root is not a system (`check --npd` then gives no verdict).
+pub(crate) const UNKNOWN_RELEASE: &str = "unknown";
+
 /// Where module trees live: /lib/modules, or only /usr/lib/modules on
 /// systems that merged /lib into /usr without the /lib link.
 const MODULE_BASES: [&str; 2] = ["/lib/modules", "/usr/lib/modules"];
@@ -120,7 +124,7 @@ impl Facts {
             .read_trimmed("/proc/sys/kernel/osrelease")
             .filter(|release| !release.is_empty())
             .or_else(|| uname_release().filter(|_| facts.root.is_system_root()))
-            .unwrap_or_else(|| "unknown".to_string());
+            .unwrap_or_else(|| UNKNOWN_RELEASE.to_string());
         Facts { release, ..facts }
     }
 

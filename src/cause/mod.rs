@@ -371,6 +371,11 @@ impl Failure {
         self.cause.wording(&self.names()).fix
     }
 
+    /// The cause in a few words, module first (`check --npd`).
+    pub fn short(&self) -> String {
+        self.cause.short(&self.names())
+    }
+
     /// The line kmod-ready logs for this cause, if it logs one.
     pub fn detail(&self) -> Option<String> {
         let names = self.names();

@@ -25,6 +25,7 @@ pub fn verdict(report: &Report, facts: &Facts) -> Verdict {
     if let Some(failure) = failure {
         verdict.cause = Some(failure.summary());
         verdict.fix = Some(failure.fix());
+        verdict.short = Some(failure.short());
         verdict.detail = failure.detail();
     }
     if let Some(next) = &report.next_boot {

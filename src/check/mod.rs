@@ -6,7 +6,8 @@
 //! It never loads, writes or changes anything. It opens libkmod only to look
 //! modules up (file, dependencies, blacklist), and runs `systemctl show` and
 //! `journalctl` (see [`crate::kubelite`]) only on the system root when systemd
-//! is running. Exit status: 0 ready, 1 not ready, 64 usage, 74 output error.
+//! is running. Exit status: 0 ready, 1 not ready, 64 usage, 66 (`--npd`
+//! only) system unreadable, 74 output error.
 //!
 //! `check --json` prints one object, versioned by its `schema` field. Its
 //! fields and the module states are documented once, in
@@ -22,6 +23,7 @@ mod collect;
 mod diagnose;
 pub(crate) mod kube_proxy;
 pub(crate) mod next_boot;
+mod npd;
 mod render;
 pub(crate) mod report;
 
@@ -41,6 +43,13 @@ pub fn run(args: &CheckArgs, root: Root) -> Status {
     // through our logger, escaped, as they do when loading: never raw.
     logging::init(LogTarget::Stderr, -1);
     let report = collect(&args.modules, args.next_boot, root);
+    if args.npd {
+        let (line, status) = npd::verdict(&report, args.next_boot);
+        return match write_stdout(&format!("{line}\n")) {
+            Ok(()) => status,
+            Err(err) => output_failed("the line", &err),
+        };
+    }
     let text = if args.json {
         render::json(&report)
     } else {

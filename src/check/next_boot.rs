@@ -30,6 +30,9 @@ pub(crate) struct NextBoot {
     pub ready: bool,
     pub cause: Option<String>,
     pub fix: Option<String>,
+    /// The cause in a few words, module first (`check --npd --next-boot`).
+    #[serde(skip)]
+    pub short: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -116,12 +119,14 @@ pub(crate) fn next_boot(facts: &Facts, report: &Report) -> NextBoot {
         ready: false,
         cause: None,
         fix: None,
+        short: None,
     };
     let failure = next_boot_cause(&next, report);
     next.ready = failure.is_none();
     if let Some(failure) = failure {
         next.cause = Some(failure.summary());
         next.fix = Some(failure.fix());
+        next.short = Some(failure.short());
     }
     next
 }

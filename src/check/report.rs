@@ -132,6 +132,10 @@ pub struct Verdict {
     pub not_ready: Option<&'static str>,
     pub cause: Option<String>,
     pub fix: Option<String>,
+    /// The cause in a few words, module first (`check --npd`); of now's
+    /// cause, also with `--next-boot`.
+    #[serde(skip)]
+    pub short: Option<String>,
     pub detail: Option<String>,
     pub warnings: Vec<String>,
 }

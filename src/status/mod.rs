@@ -12,6 +12,9 @@ pub enum Status {
     NotReady,
     /// EX_USAGE: bad command line.
     Usage,
+    /// EX_NOINPUT: `check --npd` only: the system could not be read (no
+    /// kernel release), so there is no verdict.
+    Unreadable,
     /// EX_UNAVAILABLE: module not found, or could not be loaded.
     Unavailable,
     /// EX_IOERR: the report, help or version could not be written.
@@ -30,6 +33,7 @@ impl Status {
             Status::Ready => 0,
             Status::NotReady => 1,
             Status::Usage => 64,
+            Status::Unreadable => 66,
             Status::Unavailable => 69,
             Status::OutputFailed => 74,
             Status::TimedOut => 75,
@@ -54,12 +58,12 @@ Exit status:
   78  bad configuration (alias blacklisted in modprobe.d, bad module options,
       an install line that did not load the module, a FIFO or device among
       the modprobe.d files or the module index)
-kmod-ready check exits 0 when ready, 1 when not, 64 on a usage error, 74 on an
-output error.";
+kmod-ready check exits 0 when ready, 1 when not, 64 on a usage error, 66 when
+--npd cannot read the system, 74 on an output error.";
 
 /// `kmod-ready check --help`'s line: `check` exits only with these.
-pub const CHECK_EXIT_STATUS_HELP: &str =
-    "Exit status: 0 ready, 1 not ready, 64 usage error, 74 output error.";
+pub const CHECK_EXIT_STATUS_HELP: &str = "Exit status: 0 ready, 1 not ready, 64 usage error, \
+66 system unreadable (--npd), 74 output error.";
 
 #[cfg(test)]
 mod tests;

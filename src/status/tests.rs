@@ -17,6 +17,7 @@ fn every() -> Vec<Status> {
         Ready,
         NotReady,
         Usage,
+        Unreadable,
         Unavailable,
         OutputFailed,
         TimedOut,
@@ -25,8 +26,8 @@ fn every() -> Vec<Status> {
     ];
     for status in &all {
         match status {
-            Ready | NotReady | Usage | Unavailable | OutputFailed | TimedOut | NotPermitted
-            | BadConfig => {}
+            Ready | NotReady | Usage | Unreadable | Unavailable | OutputFailed | TimedOut
+            | NotPermitted | BadConfig => {}
         }
     }
     all
@@ -36,9 +37,13 @@ fn codes(statuses: impl IntoIterator<Item = Status>) -> BTreeSet<u8> {
     statuses.into_iter().map(Status::code).collect()
 }
 
-/// `kmod-ready MODULE...` exits with every status but check's "not ready".
+/// `kmod-ready MODULE...` exits with every status but check's own.
 fn load_codes() -> BTreeSet<u8> {
-    codes(every().into_iter().filter(|s| *s != Status::NotReady))
+    codes(
+        every()
+            .into_iter()
+            .filter(|s| !matches!(s, Status::NotReady | Status::Unreadable)),
+    )
 }
 
 fn check_codes() -> BTreeSet<u8> {
@@ -46,6 +51,7 @@ fn check_codes() -> BTreeSet<u8> {
         Status::Ready,
         Status::NotReady,
         Status::Usage,
+        Status::Unreadable,
         Status::OutputFailed,
     ])
 }
