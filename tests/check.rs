@@ -49,10 +49,13 @@ fn run_case(case: &str) -> Result<(), String> {
     if json.status.code() != human.status.code() {
         errors.push(format!("--json exits {:?}", json.status.code()));
     }
+    let (npd_text, npd_errors) = npd_lines(&root, &args);
+    errors.extend(npd_errors);
     let goldens = [
         common::golden_status(&dir, human.status.code()),
         common::golden(&dir, "expected.txt", &text),
         common::golden(&dir, "expected.json", &json_text),
+        common::golden(&dir, "expected.npd", &npd_text),
     ];
     errors.extend(goldens.into_iter().filter_map(Result::err));
     if errors.is_empty() {
@@ -60,6 +63,64 @@ fn run_case(case: &str) -> Result<(), String> {
     } else {
         Err(errors.join("\n  "))
     }
+}
+
+/// node-problem-detector's `max_output_length` by default: it cuts the
+/// trimmed standard output of a plugin there, in bytes.
+const NPD_MAX_OUTPUT: usize = 80;
+
+/// `check --npd` on the case: the line for now and, when the case's
+/// arguments judge the next boot, the line of `--npd --next-boot`; and what
+/// is wrong with them. Each run prints exactly one line of at most 80 bytes
+/// and nothing on stderr, and exits 0 when the JSON report of the same
+/// moment says ready, 1 when it says not ready.
+fn npd_lines(root: &FixtureRoot, args: &[&str]) -> (String, Vec<String>) {
+    let modules: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| *a != "--next-boot")
+        .collect();
+    let next_boot = modules.len() != args.len();
+    let now = check(root, &[&["--json"], &modules[..]].concat());
+    let now: serde_json::Value = serde_json::from_slice(&now.stdout).unwrap();
+    let mut runs = vec![(vec!["--npd"], now["verdict"]["ready"].clone())];
+    if next_boot {
+        let next = check(root, &[&["--json", "--next-boot"], &modules[..]].concat());
+        let next: serde_json::Value = serde_json::from_slice(&next.stdout).unwrap();
+        runs.push((
+            vec!["--npd", "--next-boot"],
+            next["next_boot"]["ready"].clone(),
+        ));
+    }
+    let (mut text, mut errors) = (String::new(), Vec::new());
+    for (flags, ready) in runs {
+        let out = check(root, &[&flags[..], &modules[..]].concat());
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let shown = flags.join(" ");
+        let expected = match ready.as_bool() {
+            Some(true) => 0,
+            Some(false) => 1,
+            None => panic!("the JSON report has no verdict for {shown}"),
+        };
+        if out.status.code() != Some(expected) {
+            errors.push(format!(
+                "{shown} exits {:?}, not {expected}",
+                out.status.code()
+            ));
+        }
+        if !out.stderr.is_empty() {
+            errors.push(format!("{shown}: stderr: {}", common::stderr(&out)));
+        }
+        let line = stdout.strip_suffix('\n').unwrap_or(&stdout);
+        if line.contains('\n') || line.is_empty() || line.trim() != line {
+            errors.push(format!("{shown} does not print one line: {stdout:?}"));
+        }
+        if line.len() > NPD_MAX_OUTPUT {
+            errors.push(format!("{shown}: {} bytes: {line:?}", line.len()));
+        }
+        text.push_str(&stdout);
+    }
+    (common::normalise(&text, &root.path), errors)
 }
 
 #[test]
