@@ -40,6 +40,22 @@ pub(crate) struct Stderr {
     dropped: AtomicU64,
 }
 
+/// A description of our own of the pipe `fd`, non-blocking, on a
+/// descriptor above 2: with stdout closed, the lowest free one is 1, and
+/// `check`'s report would go to stderr and the run exit as if written.
+fn reopen_nonblocking(fd: RawFd) -> std::io::Result<File> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+        .open(format!("/proc/self/fd/{fd}"))?;
+    if file.as_raw_fd() > 2 {
+        return Ok(file);
+    }
+    // std duplicates with F_DUPFD_CLOEXEC from 3; the copy shares the
+    // non-blocking description, and the low descriptor is closed again.
+    file.try_clone()
+}
+
 impl Stderr {
     pub fn new() -> Stderr {
         Stderr::on(std::io::stderr().as_raw_fd())
@@ -60,11 +76,7 @@ impl Stderr {
             };
             match SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) {
                 SFlag::S_IFSOCK => Kind::Socket,
-                SFlag::S_IFIFO => std::fs::OpenOptions::new()
-                    .write(true)
-                    .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
-                    .open(format!("/proc/self/fd/{}", self.fd))
-                    .map_or(Kind::Plain, Kind::Pipe),
+                SFlag::S_IFIFO => reopen_nonblocking(self.fd).map_or(Kind::Plain, Kind::Pipe),
                 _ => Kind::Plain,
             }
         })

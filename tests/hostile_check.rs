@@ -289,3 +289,82 @@ fn libkmod_messages_are_escaped_in_check() {
     );
     assert_eq!(out.status.code(), Some(1), "{err}");
 }
+
+/// node-problem-detector reads exit status 1 as "problem" and any other
+/// non-zero one as "unknown": no error of `check --npd` may exit 1. A usage
+/// error prints nothing on stdout (NPD would show it as the condition's
+/// message); a root that cannot be read is no verdict (66, with one line
+/// that says so); a failed write is 74.
+#[test]
+fn npd_errors_never_read_as_a_problem() {
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "loadable");
+    for args in [
+        &["--npd", "--json"][..],
+        &["--npd", "--bogus"],
+        &["--npd", "--npd"],
+        &["--npd", "a/b"],
+        &["--npd", "nf_conntrack=1"],
+    ] {
+        let out = run_bounded(root.check_command(args));
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: stdout {:?}", out.stdout);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+
+    let missing = root.path.join("no-such-root");
+    let empty = FixtureRoot::empty("npd-empty-root");
+    let unreadable = FixtureRoot::from_cases(&CHECK_CASES, "ready");
+    std::fs::set_permissions(&unreadable.path, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let as_nobody = |next_boot: &[&str]| {
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .args(common::kmod_ready_argv())
+            .args(["check", "--npd"])
+            .args(next_boot)
+            .env("KMOD_READY_ROOT", &unreadable.path);
+        run_bounded(command)
+    };
+    for next_boot in [&[][..], &["--next-boot"]] {
+        let mut outs = vec![as_nobody(next_boot)];
+        for system in [&missing, &empty.path] {
+            let mut command = common::kmod_ready();
+            command
+                .env("KMOD_READY_ROOT", system)
+                .args(["check", "--npd"])
+                .args(next_boot);
+            outs.push(run_bounded(command));
+        }
+        for out in outs {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                out.status.code(),
+                Some(66),
+                "{stdout}{}",
+                common::stderr(&out)
+            );
+            assert_eq!(
+                stdout,
+                "no verdict: /proc/sys/kernel/osrelease cannot be read; is / the host's?\n"
+            );
+        }
+    }
+    std::fs::set_permissions(&unreadable.path, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let mut full = root.check_command(&["--npd"]);
+    full.stdout(std::fs::File::create("/dev/full").unwrap());
+    let out = full.stderr(Stdio::piped()).output().unwrap();
+    assert_eq!(out.status.code(), Some(74), "{}", common::stderr(&out));
+    // With stdout closed and stderr a pipe, stderr's own descriptor must
+    // not take fd 1, where the report would go to stderr and exit 1.
+    for (args, what) in [(&["--npd"][..], "the line"), (&[], "the report")] {
+        let mut closed = root.check_command(args);
+        common::close_stdout(&mut closed);
+        let out = closed.stderr(Stdio::piped()).output().unwrap();
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(74), "{args:?}: {err}");
+        let expected = format!("kmod-ready: cannot write {what} to standard output: ");
+        assert!(err.starts_with(&expected), "{args:?}: {err}");
+    }
+}
