@@ -7,14 +7,16 @@
 # packaged (cargo puts cross builds under target/TRIPLE/release/), and a
 # default could install a stale one. Installs the binary, the drop-in for
 # MicroK8s's kubelite unit, the journal catalog (what `journalctl -x` shows
-# below our entries) and the man pages (built with lowdown, not compressed:
-# packaging tools compress man pages their own way).
+# below our entries), the man pages (built with lowdown, not compressed:
+# packaging tools compress man pages their own way) and the configuration
+# for node-problem-detector (docs/fleet.md), usable as it is.
 
 prefix ?= /usr
 sbindir ?= $(prefix)/sbin
 mandir ?= $(prefix)/share/man
 systemdsystemunitdir ?= $(prefix)/lib/systemd/system
 catalogdir ?= $(prefix)/lib/systemd/catalog
+datadir ?= $(prefix)/share
 # Where the man page is rendered (target/ is cargo's, and ignored by git).
 builddir ?= target/man
 
@@ -38,5 +40,6 @@ install: man
 	install -D -m 0755 $(BINARY) $(DESTDIR)$(sbindir)/kmod-ready
 	install -D -m 0644 systemd/$(kubelite_dropin) $(DESTDIR)$(systemdsystemunitdir)/$(kubelite_dropin)
 	install -D -m 0644 systemd/kmod-ready.catalog $(DESTDIR)$(catalogdir)/kmod-ready.catalog
+	install -D -m 0644 docs/node-problem-detector.json $(DESTDIR)$(datadir)/kmod-ready/node-problem-detector.json
 	install -d -m 0755 $(DESTDIR)$(mandir)/man8
 	install -m 0644 $(addprefix $(builddir)/,$(man_pages)) $(DESTDIR)$(mandir)/man8/
