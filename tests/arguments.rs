@@ -11,7 +11,7 @@ use proptest::prelude::*;
 
 use common::{stderr, FixtureRoot};
 
-const DOCUMENTED: [i32; 7] = [0, 1, 64, 69, 75, 77, 78];
+const DOCUMENTED: [i32; 8] = [0, 1, 64, 66, 69, 75, 77, 78];
 
 fn argument() -> impl Strategy<Value = OsString> {
     prop_oneof![
@@ -23,6 +23,8 @@ fn argument() -> impl Strategy<Value = OsString> {
         Just(OsString::from("--")),
         Just(OsString::from("check")),
         Just(OsString::from("--json")),
+        Just(OsString::from("--npd")),
+        Just(OsString::from("--next-boot")),
         Just(OsString::from("nf_conntrack")),
         Just(OsString::from("/sys/module/x")),
         "[0-9]{0,4}(ms|s|m|h|d)?".prop_map(OsString::from),
