@@ -232,7 +232,11 @@ fn check_help_lists_only_its_own_options() {
         .map(str::trim_start)
         .filter(|line| line.starts_with('-'))
         .collect();
-    assert_eq!(options, ["--json", "--next-boot", "-h, --help"], "{help}");
+    assert_eq!(
+        options,
+        ["--json", "--next-boot", "--npd", "-h, --help"],
+        "{help}"
+    );
 }
 
 #[test]
