@@ -182,6 +182,35 @@ fn npd_rules_report_now_and_next_boot_apart() {
     assert_eq!(statuses, [Some(0), Some(1)]);
 }
 
+/// docs/fleet.md names the configuration's conditions, and its DaemonSet
+/// rule runs the first rule's command through nsenter.
+#[test]
+fn fleet_page_agrees_with_the_npd_config() {
+    let page = std::fs::read_to_string(FLEET).unwrap();
+    let config = npd_config();
+    for condition in config["conditions"].as_array().unwrap() {
+        let name = condition["type"].as_str().unwrap();
+        assert!(
+            page.contains(&format!("`{name}`")),
+            "docs/fleet.md does not name {name}"
+        );
+    }
+    let (_, block) = page.split_once("```json\n").expect("the DaemonSet rule");
+    let block = block
+        .split("```")
+        .next()
+        .unwrap()
+        .trim()
+        .trim_end_matches(',');
+    let rule: Value = serde_json::from_str(&format!("{{{block}}}")).expect("a rule's fields");
+    assert_eq!(rule["path"], "/usr/bin/nsenter");
+    let args = rule["args"].as_array().unwrap();
+    let first = &config["rules"][0];
+    let tail = first["args"].as_array().unwrap();
+    assert_eq!(args[args.len() - tail.len() - 1], first["path"], "{block}");
+    assert_eq!(&args[args.len() - tail.len()..], &tail[..], "{block}");
+}
+
 /// A block of docs/fleet.md that shows output: its fixture, and its text.
 struct OutputBlock {
     fixture: String,
