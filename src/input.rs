@@ -84,6 +84,44 @@ fn kind_name(kind: FileType) -> Option<&'static str> {
     }
 }
 
+/// The most a kernel image can be for [`same_contents`] to compare it.
+pub(crate) const IMAGE: u64 = 256 * 1024 * 1024;
+
+/// Whether the regular files `a` and `b` hold the same bytes: sizes first,
+/// then both read side by side, stopping at the first difference; never
+/// more than [`IMAGE`] bytes of either.
+pub(crate) fn same_contents(a: &Path, b: &Path) -> io::Result<bool> {
+    let (mut a, mut b) = (open_nonblocking(a)?, open_nonblocking(b)?);
+    for file in [&a, &b] {
+        if let Some(what) = not_regular(file)? {
+            return Err(io::Error::other(format!(
+                "{what}, not a regular file; not read"
+            )));
+        }
+    }
+    let size = a.metadata()?.len();
+    if size != b.metadata()?.len() {
+        return Ok(false);
+    }
+    if size > IMAGE {
+        return Err(io::Error::other(format!(
+            "larger than {} MiB; not compared",
+            IMAGE / 1024 / 1024
+        )));
+    }
+    let (mut left, mut right) = (vec![0; 64 * 1024], vec![0; 64 * 1024]);
+    loop {
+        let n = a.read(&mut left)?;
+        if n == 0 {
+            return Ok(true);
+        }
+        b.read_exact(&mut right[..n])?;
+        if left[..n] != right[..n] {
+            return Ok(false);
+        }
+    }
+}
+
 /// Whether `full` is /dev/null or a symlink to it: how systemd and kmod
 /// mask a configuration file.
 pub(crate) fn is_dev_null(full: &Path) -> bool {
