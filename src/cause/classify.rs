@@ -286,6 +286,13 @@ pub fn next_boot_cause(next: &NextBoot, report: &Report) -> Option<Failure> {
                 module_dir: next.module_dir.clone().unwrap_or_default(),
                 release: release.clone(),
             },
+            NextState::DependencyMissing => {
+                let missing = module.missing_dependency.as_ref();
+                Cause::NextDependencyMissing {
+                    file: missing.map(|d| d.file.clone()).unwrap_or_default(),
+                    release: release.clone(),
+                }
+            }
             NextState::Unknown => Cause::LibkmodMissing {
                 error: report.libkmod.reason.clone().unwrap_or_default(),
             },

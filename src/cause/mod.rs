@@ -166,6 +166,12 @@ pub enum Cause {
     NextKernelWithoutModules {
         release: String,
     },
+    /// `check --next-boot`: modules.dep of the next kernel `release` says
+    /// the module needs the module file `file`, which is not there.
+    NextDependencyMissing {
+        file: String,
+        release: String,
+    },
     /// `check --next-boot`: nothing will load the module before kubelite
     /// at the next boot.
     NothingLoadsAtBoot,
@@ -298,6 +304,7 @@ impl Cause {
             NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {
                 (Status::Unavailable, LOAD_FAILED)
             }
+            NextDependencyMissing { .. } => (Status::Unavailable, LOAD_FAILED),
             NothingLoadsAtBoot | KubeliteDisabled => (Status::BadConfig, LOAD_FAILED),
             InstallDidNotLoad { .. } | DisabledByInstallLine { .. } => {
                 (Status::BadConfig, LOAD_FAILED)

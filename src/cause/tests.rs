@@ -50,6 +50,7 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (DropInMasked { file: "/etc/x.d/50-kmod-ready.conf".into() }, 78, false),
         (NextKernelUnknown { why: text("no entry matches \"9\"") }, 69, false),
         (NextKernelWithoutModules { release: text("6.1.0-next") }, 69, false),
+        (NextDependencyMissing { file: text("/lib/modules/6.1.0-next/krtest_dep.ko"), release: text("6.1.0-next") }, 69, false),
         (NothingLoadsAtBoot, 78, false),
         (KubeProxyNoIptables { nftables_blocked: None, feature_gate: true }, 69, false),
         (KubeProxyNoIptables { nftables_blocked: Some(text("no nft")), feature_gate: false }, 69, false),
@@ -85,6 +86,7 @@ fn listed(cause: &Cause) {
         KubeliteCommandUnrunnable { .. } | WaitForNeverAppears { .. } | DropInMasked { .. } => {}
         InstallDidNotLoad { .. } | DisabledByInstallLine { .. } | IndexNotRegular { .. } => {}
         NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {}
+        NextDependencyMissing { .. } => {}
         NothingLoadsAtBoot | KubeliteDisabled => {}
         KubeProxyNoIptables { .. } | KubeProxyModuleNotLoaded { .. } => {}
         KubeProxyModuleMissing { .. } | KubeProxyProgramMissing { .. } => {}

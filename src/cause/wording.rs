@@ -312,6 +312,17 @@ impl Cause {
                      package), or make the boot loader boot an installed kernel"
                 ),
             ),
+            Cause::NextDependencyMissing { file, release } => Wording::check_only(
+                format!(
+                    "{module} cannot be loaded at the next boot: kernel {release}'s modules.dep \
+                     says it needs {file}, which is missing"
+                ),
+                format!(
+                    "reinstall the package that holds the modules of {release} (Debian: \
+                     linux-image-{release}; Ubuntu: linux-modules-{release} and \
+                     linux-modules-extra-{release}), then `depmod -a {release}`"
+                ),
+            ),
             Cause::NothingLoadsAtBoot => Wording::check_only(
                 format!(
                     "nothing will load {module} before kubelite at the next boot (kmod-ready's \

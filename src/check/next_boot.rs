@@ -13,6 +13,7 @@ use crate::libkmod::{Context, Libkmod};
 use crate::microk8s::{wrapper_loads_module, wrapper_text, WRAPPER};
 use crate::system::{cmdline_module_blacklist, normalize_module_name, Facts};
 
+use super::collect::system_path;
 use super::report::{ModuleReport, Report, State};
 
 #[derive(Debug, Serialize)]
@@ -36,8 +37,18 @@ pub(crate) struct NextBoot {
 pub(crate) struct NextModule {
     pub name: String,
     pub state: NextState,
+    /// With `dependency-missing`: the dependency modules.dep names whose
+    /// file is not there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_dependency: Option<MissingDependency>,
     /// What loads it before kubelite at that boot.
     pub loaded_by: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct MissingDependency {
+    pub name: String,
+    pub file: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -46,6 +57,8 @@ pub(crate) enum NextState {
     Builtin,
     Loadable,
     NotFound,
+    /// In the tree, but a dependency's file is missing.
+    DependencyMissing,
     NoModuleDir,
     DeniedByCmdline,
     DisabledByInstall,
@@ -59,6 +72,7 @@ impl NextState {
             NextState::Builtin => "built in",
             NextState::Loadable => "loadable",
             NextState::NotFound => "not found",
+            NextState::DependencyMissing => "a dependency's file is missing",
             NextState::NoModuleDir => "no module directory",
             NextState::DeniedByCmdline => "denied by module_blacklist=",
             NextState::DisabledByInstall => "disabled by an install line",
@@ -84,25 +98,36 @@ pub(crate) fn next_boot(facts: &Facts, report: &Report) -> NextBoot {
         (Some(lib), Some(_)) => facts.libkmod_context_for(lib, &release),
         _ => None,
     };
+    // What is wrong with the next tree is this report's to say, not
+    // libkmod's messages on stderr.
+    if let Some(ctx) = &ctx {
+        ctx.silence();
+    }
+    let modules_dep = module_dir
+        .as_ref()
+        .and_then(|dir| facts.read_bytes(dir.join("modules.dep"), crate::input::INDEX))
+        .map(|text| String::from_utf8_lossy(&text).into_owned())
+        .unwrap_or_default();
     // MicroK8s' wrapper is read once: it serves every module.
     let wrapper = wrapper_text(facts);
     let modules: Vec<NextModule> = report
         .modules
         .iter()
         .map(|module| {
-            let state = match (&module_dir, &ctx) {
+            let (state, missing_dependency) = match (&module_dir, &ctx) {
                 // The running kernel boots again, with what it has built in.
                 _ if release == facts.release && module.state == State::Builtin => {
-                    NextState::Builtin
+                    (NextState::Builtin, None)
                 }
-                (None, _) => NextState::NoModuleDir,
-                (Some(_), None) => NextState::Unknown,
-                (Some(dir), Some(ctx)) => state(facts, ctx, dir, module, &denied),
+                (None, _) => (NextState::NoModuleDir, None),
+                (Some(_), None) => (NextState::Unknown, None),
+                (Some(dir), Some(ctx)) => state(facts, ctx, dir, &modules_dep, module, &denied),
             };
             NextModule {
                 name: module.name.clone(),
                 loaded_by: loaders(report, module, &wrapper),
                 state,
+                missing_dependency,
             }
         })
         .collect();
@@ -126,14 +151,16 @@ pub(crate) fn next_boot(facts: &Facts, report: &Report) -> NextBoot {
     next
 }
 
-/// The module in the next kernel's tree, as libkmod reads that tree.
+/// The module in the next kernel's tree, as libkmod reads that tree, and
+/// the first dependency whose file is missing, if one is.
 fn state(
     facts: &Facts,
     ctx: &Context,
     dir: &Path,
+    modules_dep: &str,
     module: &ModuleReport,
     denied: &[String],
-) -> NextState {
+) -> (NextState, Option<MissingDependency>) {
     let resolved: Vec<(String, Option<String>)> = match ctx.lookup(&module.name) {
         Ok(list) => list
             .modules()
@@ -144,24 +171,34 @@ fn state(
     };
     let builtin = |name: &str| facts.listed_builtin(dir, name);
     if resolved.is_empty() {
-        return if builtin(&normalize_module_name(&module.name)) {
+        let state = if builtin(&normalize_module_name(&module.name)) {
             NextState::Builtin
         } else {
             NextState::NotFound
         };
+        return (state, None);
     }
     if resolved
         .iter()
         .all(|(name, path)| path.is_none() || builtin(name))
     {
-        return NextState::Builtin;
+        return (NextState::Builtin, None);
     }
     let files_there = resolved.iter().all(|(name, path)| {
         builtin(name) || path.as_deref().is_some_and(|p| Path::new(p).exists())
     });
     if !files_there {
-        NextState::NotFound
-    } else if resolved.iter().any(|(name, _)| denied.contains(name)) {
+        return (NextState::NotFound, None);
+    }
+    let missing = resolved
+        .iter()
+        .filter(|(name, _)| !builtin(name))
+        .filter_map(|(_, path)| path.as_deref())
+        .find_map(|path| missing_dependency(facts, dir, modules_dep, path));
+    if missing.is_some() {
+        return (NextState::DependencyMissing, missing);
+    }
+    let state = if resolved.iter().any(|(name, _)| denied.contains(name)) {
         NextState::DeniedByCmdline
     } else if module
         .install_lines
@@ -171,7 +208,42 @@ fn state(
         NextState::DisabledByInstall
     } else {
         NextState::Loadable
-    }
+    };
+    (state, None)
+}
+
+/// The first dependency of the module at `path` (as libkmod gives it) that
+/// the tree's modules.dep names and whose file is not there. libkmod itself
+/// drops such a dependency from the list it returns, so the line is read
+/// from the text index, which depmod writes beside the binary one.
+fn missing_dependency(
+    facts: &Facts,
+    dir: &Path,
+    modules_dep: &str,
+    path: &str,
+) -> Option<MissingDependency> {
+    let system = system_path(&facts.root, path);
+    let relative = Path::new(&system).strip_prefix(dir).ok()?.to_str()?;
+    let line = modules_dep
+        .lines()
+        .find_map(|line| line.strip_prefix(relative)?.strip_prefix(':'))?;
+    line.split_whitespace().find_map(|dependency| {
+        let file = dir.join(dependency);
+        (!facts.root.exists(&file)).then(|| MissingDependency {
+            name: module_name_of(dependency),
+            file: file.display().to_string(),
+        })
+    })
+}
+
+/// `kernel/net/ipv4/netfilter/nf_defrag_ipv4.ko.xz` → `nf_defrag_ipv4`.
+fn module_name_of(file: &str) -> String {
+    let base = Path::new(file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = base.split(".ko").next().unwrap_or(&base);
+    normalize_module_name(name)
 }
 
 /// Who loads `module` before kubelite at boot: our drop-in (in effect and

@@ -231,7 +231,10 @@ fn render_next_boot(out: &mut Out, next: &NextBoot) {
             (NextStateView::Loadable, false) => {
                 format!(", loaded by {}", module.loaded_by.join(", "))
             }
-            _ => String::new(),
+            _ => match &module.missing_dependency {
+                Some(dependency) => format!(": {} ({})", dependency.name, dependency.file),
+                None => String::new(),
+            },
         };
         out.field(
             &format!("  {}", module.name),
