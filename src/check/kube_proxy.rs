@@ -10,6 +10,8 @@
 //! before it, and it needs `ipset`; nftables mode needs `nf_tables`, the
 //! host's `nft` and a kernel of 5.13 or later.
 
+use std::path::Path;
+
 use serde::Serialize;
 
 use crate::libkmod::Context;
@@ -34,6 +36,15 @@ const SEARCH_PATH: [&str; 8] = [
 pub(crate) struct KubeProxy {
     #[serde(flatten)]
     pub microk8s: MicroK8s,
+    /// What the mode needs, for the running kernel.
+    #[serde(flatten)]
+    pub contract: Contract,
+}
+
+/// What kube-proxy's mode needs of one kernel (the running one, or with
+/// `--next-boot` the next one) and of the programs it runs.
+#[derive(Debug, Serialize)]
+pub(crate) struct Contract {
     pub modules: Vec<ContractModule>,
     pub programs: Vec<Program>,
     /// nftables mode: whether the kernel is 5.13 or later.
@@ -52,7 +63,7 @@ pub(crate) struct NftablesInstead {
     pub kernel_new_enough: bool,
 }
 
-impl KubeProxy {
+impl Contract {
     fn state(&self, name: &str) -> Option<ModuleState> {
         self.modules
             .iter()
@@ -61,23 +72,25 @@ impl KubeProxy {
     }
 
     /// iptables mode with neither IPv4 nor IPv6 iptables.
-    pub fn iptables_unavailable(&self) -> bool {
-        self.microk8s.mode == Some(ProxyMode::Iptables)
+    pub fn iptables_unavailable(&self, mode: Option<ProxyMode>) -> bool {
+        mode == Some(ProxyMode::Iptables)
             && !self.state("ip_tables").is_some_and(ModuleState::available)
             && !self.state("ip6_tables").is_some_and(ModuleState::available)
     }
 
     /// The first thing kube-proxy's mode needs at start that is not there:
     /// (the module or program, what is wrong).
-    pub fn missing_at_start(&self) -> Option<(String, Missing)> {
-        let mode = self.microk8s.mode?;
-        if self.iptables_unavailable() {
+    pub fn missing_at_start(&self, mode: Option<ProxyMode>) -> Option<(String, Missing)> {
+        let mode = mode?;
+        if self.iptables_unavailable(Some(mode)) {
             return Some(("ip_tables".into(), Missing::Iptables));
         }
         for module in &self.modules {
             let missing = match (module.needed, module.state) {
                 (_, ModuleState::Unknown) => continue,
-                ("loaded", state) if !state.in_kernel() => Missing::NotLoaded(state),
+                ("loaded", state) if !state.in_kernel() && module.loaded_by.is_empty() => {
+                    Missing::NotLoaded(state)
+                }
                 ("loadable", ModuleState::Missing) if mode != ProxyMode::Iptables => {
                     Missing::NotInKernel
                 }
@@ -92,7 +105,7 @@ impl KubeProxy {
     }
 
     /// Whether switching to nftables mode would work here, and if not why.
-    pub fn nftables_would_work(&self) -> Result<(), String> {
+    pub fn nftables_would_work(&self, microk8s: &MicroK8s) -> Result<(), String> {
         let instead = self.nftables_instead.as_ref().ok_or("")?;
         if !instead.nf_tables.available() {
             return Err("this kernel has no nf_tables either".into());
@@ -103,7 +116,7 @@ impl KubeProxy {
         if !instead.kernel_new_enough {
             return Err("nftables mode needs kernel 5.13 or later".into());
         }
-        match self.microk8s.minor() {
+        match microk8s.minor() {
             Some(minor) if minor >= 29 => Ok(()),
             _ => Err("nftables mode needs Kubernetes 1.29 or later".into()),
         }
@@ -132,6 +145,10 @@ pub(crate) struct ContractModule {
     /// `loaded`: must be in the kernel before kube-proxy starts;
     /// `loadable`: the program that needs it loads it (iptables, nft).
     pub needed: &'static str,
+    /// For the next boot, a module needed loaded and not built in: what
+    /// loads it before kubelite then (kmod-ready's drop-in, modules-load.d).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub loaded_by: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -178,7 +195,35 @@ pub(crate) fn kube_proxy(
     module_dir: &str,
 ) -> Option<KubeProxy> {
     let microk8s = MicroK8s::read(facts)?;
-    let (modules, programs): (&[(&str, &'static str)], &[&str]) = match microk8s.mode {
+    let tree = Tree {
+        ctx,
+        module_dir: Path::new(module_dir),
+        release: &facts.release,
+        running: true,
+    };
+    let contract = contract(facts, microk8s.mode, &tree, |_| Vec::new());
+    Some(KubeProxy { microk8s, contract })
+}
+
+/// The kernel a contract is judged for.
+pub(crate) struct Tree<'t, 'l> {
+    /// A libkmod context reading its module tree, when there is one.
+    pub ctx: Option<&'t Context<'l>>,
+    pub module_dir: &'t Path,
+    pub release: &'t str,
+    /// Whether it runs now: what is in /sys/module counts then.
+    pub running: bool,
+}
+
+/// The contract of `mode` for the kernel of `tree`; `loaders` says what
+/// would load a module needed loaded (for the next boot).
+pub(crate) fn contract(
+    facts: &Facts,
+    mode: Option<ProxyMode>,
+    tree: &Tree,
+    loaders: impl Fn(&str) -> Vec<String>,
+) -> Contract {
+    let (modules, programs): (&[(&str, &'static str)], &[&str]) = match mode {
         Some(ProxyMode::Iptables) => (
             &[
                 ("ip_tables", "loadable"),
@@ -202,10 +247,19 @@ pub(crate) fn kube_proxy(
     };
     let modules = modules
         .iter()
-        .map(|&(name, needed)| ContractModule {
-            name: name.to_string(),
-            state: module_state(facts, ctx, module_dir, name),
-            needed,
+        .map(|&(name, needed)| {
+            let state = module_state(facts, tree, name);
+            let loaded_by = if needed == "loaded" && !tree.running && !state.in_kernel() {
+                loaders(name)
+            } else {
+                Vec::new()
+            };
+            ContractModule {
+                name: name.to_string(),
+                state,
+                needed,
+                loaded_by,
+            }
         })
         .collect();
     let programs = programs
@@ -215,23 +269,22 @@ pub(crate) fn kube_proxy(
             path: find_program(facts, name),
         })
         .collect();
-    let new_enough = kernel_at_least(&facts.release, 5, 13);
-    let kernel_new_enough = (microk8s.mode == Some(ProxyMode::Nftables)).then_some(new_enough);
-    let mut kube_proxy = KubeProxy {
-        microk8s,
+    let new_enough = kernel_at_least(tree.release, 5, 13);
+    let kernel_new_enough = (mode == Some(ProxyMode::Nftables)).then_some(new_enough);
+    let mut contract = Contract {
         modules,
         programs,
         kernel_new_enough,
         nftables_instead: None,
     };
-    if kube_proxy.iptables_unavailable() {
-        kube_proxy.nftables_instead = Some(NftablesInstead {
-            nf_tables: module_state(facts, ctx, module_dir, "nf_tables"),
+    if contract.iptables_unavailable(mode) {
+        contract.nftables_instead = Some(NftablesInstead {
+            nf_tables: module_state(facts, tree, "nf_tables"),
             nft: find_program(facts, "nft"),
             kernel_new_enough: new_enough,
         });
     }
-    Some(kube_proxy)
+    contract
 }
 
 fn find_program(facts: &Facts, name: &str) -> Option<String> {
@@ -241,9 +294,9 @@ fn find_program(facts: &Facts, name: &str) -> Option<String> {
         .find(|path| facts.root.path(path).is_file())
 }
 
-fn module_state(facts: &Facts, ctx: Option<&Context>, module_dir: &str, name: &str) -> ModuleState {
+fn module_state(facts: &Facts, tree: &Tree, name: &str) -> ModuleState {
     let dir = sys_module_dir(name);
-    if facts.root.exists(&dir) {
+    if tree.running && facts.root.exists(&dir) {
         // A loaded module has an initstate; a built-in one has none.
         return if facts.root.exists(dir.join("initstate")) {
             ModuleState::Loaded
@@ -251,10 +304,10 @@ fn module_state(facts: &Facts, ctx: Option<&Context>, module_dir: &str, name: &s
             ModuleState::Builtin
         };
     }
-    if facts.listed_builtin(std::path::Path::new(module_dir), name) {
+    if facts.listed_builtin(tree.module_dir, name) {
         return ModuleState::Builtin;
     }
-    let Some(ctx) = ctx else {
+    let Some(ctx) = tree.ctx else {
         return ModuleState::Unknown;
     };
     match ctx.lookup(name) {

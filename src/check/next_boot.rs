@@ -11,9 +11,11 @@ use crate::cause::classify::next_boot_cause;
 use crate::kubelite::UNIT;
 use crate::libkmod::{Context, Libkmod};
 use crate::microk8s::{wrapper_loads_module, wrapper_text, WRAPPER};
+use crate::modprobe_d::{self, Location};
 use crate::system::{cmdline_module_blacklist, normalize_module_name, Facts};
 
 use super::collect::system_path;
+use super::kube_proxy::{contract, Contract, Tree};
 use super::report::{ModuleReport, Report, State};
 
 #[derive(Debug, Serialize)]
@@ -25,6 +27,10 @@ pub(crate) struct NextBoot {
     /// the boot loader does not say.
     pub cmdline: String,
     pub modules: Vec<NextModule>,
+    /// What kube-proxy's mode needs of the next kernel (present only when
+    /// MicroK8s is installed and the next kernel is known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kube_proxy: Option<Contract>,
     /// Whether kubelite starts at boot (its `[Install]` symlink); null
     /// without the unit.
     pub kubelite_enabled: Option<bool>,
@@ -125,14 +131,33 @@ pub(crate) fn next_boot(facts: &Facts, report: &Report) -> NextBoot {
             };
             NextModule {
                 name: module.name.clone(),
-                loaded_by: loaders(report, module, &wrapper),
+                loaded_by: loaders(report, &module.name, &module.modules_load_d, &wrapper),
                 state,
                 missing_dependency,
             }
         })
         .collect();
+    let kube_proxy = match (&report.kube_proxy, &kernel.release) {
+        (Some(now), Some(release)) => {
+            let dir = module_dir
+                .clone()
+                .unwrap_or_else(|| Path::new("/lib/modules").join(release));
+            let tree = Tree {
+                ctx: ctx.as_ref(),
+                module_dir: &dir,
+                release,
+                running: false,
+            };
+            Some(contract(facts, now.microk8s.mode, &tree, |name| {
+                let listed = modprobe_d::modules_load_d_lists(facts, name);
+                loaders(report, name, &listed, &wrapper)
+            }))
+        }
+        _ => None,
+    };
     let kubelite_enabled = report.kubelite.unit_exists.then(|| kubelite_enabled(facts));
     let mut next = NextBoot {
+        kube_proxy,
         module_dir: module_dir.map(|d| d.display().to_string()),
         kernel,
         cmdline,
@@ -246,25 +271,26 @@ fn module_name_of(file: &str) -> String {
     normalize_module_name(name)
 }
 
-/// Who loads `module` before kubelite at boot: our drop-in (in effect and
-/// naming it), modules-load.d, or MicroK8s' own wrapper.
-fn loaders(report: &Report, module: &ModuleReport, wrapper: &str) -> Vec<String> {
+/// Who loads module `name` before kubelite at boot: our drop-in (in effect
+/// and naming it), modules-load.d (where it lists it), or MicroK8s' own
+/// wrapper.
+fn loaders(report: &Report, name: &str, modules_load_d: &[Location], wrapper: &str) -> Vec<String> {
     let kubelite = &report.kubelite;
     let mut loaders = Vec::new();
     if kubelite.runs_kmod_ready
         && kubelite.masked_by.is_none()
-        && kubelite.kmod_ready_modules.contains(&module.name)
+        && kubelite.kmod_ready_modules.iter().any(|m| m == name)
     {
         loaders.push("kmod-ready (ExecStartPre= of kubelite)".to_string());
     }
-    if let Some(at) = module.modules_load_d.first() {
+    if let Some(at) = modules_load_d.first() {
         loaders.push(format!(
             "modules-load.d ({}:{})",
             at.file.display(),
             at.line
         ));
     }
-    if wrapper_loads_module(wrapper, &normalize_module_name(&module.name)) {
+    if wrapper_loads_module(wrapper, &normalize_module_name(name)) {
         loaders.push(format!("MicroK8s' wrapper ({WRAPPER})"));
     }
     loaders
