@@ -349,6 +349,14 @@ fn contract_cause(microk8s: &MicroK8s, contract: &Contract, release: &str) -> Op
         },
         Missing::NotInKernel => Cause::KubeProxyModuleMissing { mode },
         Missing::Program => Cause::KubeProxyProgramMissing { mode },
+        Missing::ProgramUnusable => Cause::NftTooOld {
+            why: contract
+                .programs
+                .iter()
+                .find(|p| p.name == name)
+                .and_then(|p| p.unusable())
+                .unwrap_or_default(),
+        },
         Missing::OldKernel => Cause::NftablesKernelTooOld {
             release: release.to_string(),
         },

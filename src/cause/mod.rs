@@ -201,6 +201,11 @@ pub enum Cause {
     KubeProxyProgramMissing {
         mode: String,
     },
+    /// `check`: nftables mode with an `nft` kube-proxy refuses (`why`: too
+    /// old, or its version cannot be learnt).
+    NftTooOld {
+        why: String,
+    },
     /// `check`: nftables mode on a kernel before 5.13.
     NftablesKernelTooOld {
         release: String,
@@ -300,7 +305,7 @@ impl Cause {
             KubeProxyModuleNotLoaded { .. } | KubeProxyProgramMissing { .. } => {
                 (Status::Unavailable, LOAD_FAILED)
             }
-            NftablesKernelTooOld { .. } => (Status::Unavailable, LOAD_FAILED),
+            NftablesKernelTooOld { .. } | NftTooOld { .. } => (Status::Unavailable, LOAD_FAILED),
             NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {
                 (Status::Unavailable, LOAD_FAILED)
             }

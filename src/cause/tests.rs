@@ -59,6 +59,7 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (KubeProxyModuleMissing { mode: text("nftables") }, 69, false),
         (KubeProxyProgramMissing { mode: text("ipvs") }, 69, false),
         (NftablesKernelTooOld { release: text("5.10.0-30-amd64") }, 69, false),
+        (NftTooOld { why: text("/usr/sbin/nft is version 0.9.8") }, 69, false),
         (KubeliteDisabled, 78, false),
         (IndexNotRegular { file: text("/lib/modules/6.1.0-test/modules.dep.bin (a FIFO)"), release: text("6.1.0-test") }, 78, false),
         (InstallDidNotLoad { module: text(MODULE), install: Box::new(InstallLine { file: "/etc/modprobe.d/x.conf".into(), line: 1, command: text("/bin/true") }) }, 78, false),
@@ -90,7 +91,7 @@ fn listed(cause: &Cause) {
         NothingLoadsAtBoot | KubeliteDisabled => {}
         KubeProxyNoIptables { .. } | KubeProxyModuleNotLoaded { .. } => {}
         KubeProxyModuleMissing { .. } | KubeProxyProgramMissing { .. } => {}
-        NftablesKernelTooOld { .. } => {}
+        NftablesKernelTooOld { .. } | NftTooOld { .. } => {}
         KernelWithoutModules { .. } => {}
     }
 }

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::check::kube_proxy::NFT_MIN;
 use crate::libkmod::LIBRARY;
 use crate::microk8s::KUBE_PROXY_ARGS;
 
@@ -393,6 +394,16 @@ impl Cause {
             Cause::KubeProxyProgramMissing { mode } => Wording::check_only(
                 format!("kube-proxy ({mode} mode) cannot start: it runs `{module}`, which is not installed"),
                 format!("install {module} (Debian and Ubuntu: `apt install {module}`)"),
+            ),
+            Cause::NftTooOld { why } => Wording::check_only(
+                format!(
+                    "kube-proxy's nftables mode cannot start: it needs {module} {NFT_MIN} or \
+                     later, and {why}"
+                ),
+                format!(
+                    "install nftables {NFT_MIN} or later (Debian 12 and Ubuntu 22.04 have one), \
+                     or remove --proxy-mode=nftables from {KUBE_PROXY_ARGS} (iptables mode)"
+                ),
             ),
             Cause::NftablesKernelTooOld { release } => Wording::check_only(
                 format!(

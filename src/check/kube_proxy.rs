@@ -10,14 +10,22 @@
 //! before it, and it needs `ipset`; nftables mode needs `nf_tables`, the
 //! host's `nft` and a kernel of 5.13 or later.
 
+use std::cmp::Ordering;
 use std::path::Path;
 
 use serde::Serialize;
 
+use crate::boot::compare_versions;
+use crate::kubelite::run_bounded;
 use crate::libkmod::Context;
 use crate::microk8s::{MicroK8s, ProxyMode};
 use crate::readiness::sys_module_dir;
 use crate::system::Facts;
+
+/// The oldest `nft` kube-proxy's nftables mode runs with: its nftables
+/// library (knftables) asks `nft --version` at start and refuses an older
+/// one.
+pub(crate) const NFT_MIN: &str = "1.0.1";
 
 /// What PATH kubelite runs kube-proxy with finds first: the snap's own
 /// programs, then the host's.
@@ -60,6 +68,12 @@ pub(crate) struct Contract {
 pub(crate) struct NftablesInstead {
     pub nf_tables: ModuleState,
     pub nft: Option<String>,
+    /// What `nft --version` says, when it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nft_version: Option<String>,
+    /// Why that `nft` would not do, when it would not.
+    #[serde(skip)]
+    pub nft_unusable: Option<String>,
     pub kernel_new_enough: bool,
 }
 
@@ -101,6 +115,9 @@ impl Contract {
         if let Some(program) = self.programs.iter().find(|p| p.path.is_none()) {
             return Some((program.name.clone(), Missing::Program));
         }
+        if let Some(program) = self.programs.iter().find(|p| p.unusable().is_some()) {
+            return Some((program.name.clone(), Missing::ProgramUnusable));
+        }
         (self.kernel_new_enough == Some(false)).then(|| ("nf_tables".into(), Missing::OldKernel))
     }
 
@@ -112,6 +129,9 @@ impl Contract {
         }
         if instead.nft.is_none() {
             return Err("nftables mode needs the host's `nft` (apt install nftables)".into());
+        }
+        if let Some(why) = &instead.nft_unusable {
+            return Err(format!("nftables mode needs nft {NFT_MIN} or later: {why}"));
         }
         if !instead.kernel_new_enough {
             return Err("nftables mode needs kernel 5.13 or later".into());
@@ -134,6 +154,8 @@ pub(crate) enum Missing {
     NotInKernel,
     /// A program the mode runs is not installed.
     Program,
+    /// The mode's `nft` is too old, or its version cannot be learnt.
+    ProgramUnusable,
     /// nftables mode on a kernel older than 5.13.
     OldKernel,
 }
@@ -187,6 +209,69 @@ pub(crate) struct Program {
     pub name: String,
     /// Where kube-proxy would find it; null when it would not.
     pub path: Option<String>,
+    /// `nft` only: the version `nft --version` gives, when it gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `nft` only: why its version is unknown.
+    #[serde(skip)]
+    pub version_error: Option<String>,
+}
+
+impl Program {
+    /// The program kube-proxy would run as `name`; `nft` is asked its
+    /// version, as kube-proxy asks it.
+    fn find(facts: &Facts, name: &str) -> Program {
+        let path = find_program(facts, name);
+        let asked = path
+            .as_deref()
+            .filter(|_| name == "nft")
+            .map(|path| nft_version(facts, path));
+        let (version, version_error) = match asked {
+            Some(Ok(version)) => (Some(version), None),
+            Some(Err(why)) => (None, Some(why)),
+            None => (None, None),
+        };
+        Program {
+            name: name.to_string(),
+            path,
+            version,
+            version_error,
+        }
+    }
+
+    /// Why kube-proxy would refuse it: an `nft` older than [`NFT_MIN`], or
+    /// one whose version cannot be learnt.
+    pub fn unusable(&self) -> Option<String> {
+        if let Some(why) = &self.version_error {
+            return Some(why.clone());
+        }
+        let version = self.version.as_deref()?;
+        (compare_versions(version, NFT_MIN) == Ordering::Less).then(|| {
+            format!(
+                "{} is version {version}",
+                self.path.as_deref().unwrap_or(&self.name)
+            )
+        })
+    }
+}
+
+/// `nft --version` ("nftables v1.0.6 (Lester Gooch #5)"), run as
+/// kube-proxy's nftables library runs it: the version, or why there is
+/// none. Bounded in time and output ([`run_bounded`]).
+fn nft_version(facts: &Facts, path: &str) -> Result<String, String> {
+    let full = facts.root.path(path);
+    let program = full.to_string_lossy().into_owned();
+    let (stdout, _) = run_bounded(&program, &["--version"])
+        .map_err(|err| format!("`{path} --version` failed: {}", err.replace(&program, path)))?;
+    stdout
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix('v'))
+        .filter(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            let first = stdout.lines().next().unwrap_or_default();
+            format!("`{path} --version` gave no version ({first:?})")
+        })
 }
 
 pub(crate) fn kube_proxy(
@@ -264,10 +349,7 @@ pub(crate) fn contract(
         .collect();
     let programs = programs
         .iter()
-        .map(|name| Program {
-            name: name.to_string(),
-            path: find_program(facts, name),
-        })
+        .map(|name| Program::find(facts, name))
         .collect();
     let new_enough = kernel_at_least(tree.release, 5, 13);
     let kernel_new_enough = (mode == Some(ProxyMode::Nftables)).then_some(new_enough);
@@ -278,9 +360,12 @@ pub(crate) fn contract(
         nftables_instead: None,
     };
     if contract.iptables_unavailable(mode) {
+        let nft = Program::find(facts, "nft");
         contract.nftables_instead = Some(NftablesInstead {
             nf_tables: module_state(facts, tree, "nf_tables"),
-            nft: find_program(facts, "nft"),
+            nft_unusable: nft.unusable(),
+            nft: nft.path,
+            nft_version: nft.version,
             kernel_new_enough: new_enough,
         });
     }

@@ -187,13 +187,14 @@ fn render_contract(out: &mut Out, indent: &str, contract: &Contract) {
         );
     }
     for program in &contract.programs {
-        match &program.path {
-            Some(path) => out.field(&format!("{indent}{}", program.name), Tone::Plain, path),
-            None => out.field(
-                &format!("{indent}{}", program.name),
-                Tone::Bad,
-                "not installed",
-            ),
+        let label = format!("{indent}{}", program.name);
+        match (&program.path, program.unusable(), &program.version) {
+            (None, _, _) => out.field(&label, Tone::Bad, "not installed"),
+            (Some(_), Some(why), _) => out.field(&label, Tone::Bad, &why),
+            (Some(path), None, Some(version)) => {
+                out.field(&label, Tone::Plain, &format!("{path}, version {version}"))
+            }
+            (Some(path), None, None) => out.field(&label, Tone::Plain, path),
         }
     }
     if contract.kernel_new_enough == Some(false) {
@@ -204,7 +205,12 @@ fn render_contract(out: &mut Out, indent: &str, contract: &Contract) {
         );
     }
     if let Some(instead) = &contract.nftables_instead {
-        let nft = instead.nft.as_deref().unwrap_or("nft not installed");
+        let nft = match (&instead.nft, &instead.nft_unusable, &instead.nft_version) {
+            (None, _, _) => "nft not installed".to_string(),
+            (Some(_), Some(why), _) => why.clone(),
+            (Some(path), None, Some(version)) => format!("{path}, version {version}"),
+            (Some(path), None, None) => path.clone(),
+        };
         out.field(
             &format!("{indent}nftables"),
             Tone::Plain,
