@@ -5,7 +5,8 @@
 //! nf_conntrack, which every mode needs loaded before kube-proxy writes its
 //! sysctls, is the report's own module section. Beyond it: iptables mode
 //! (the snap's iptables-legacy) fails when neither `ip_tables` nor
-//! `ip6_tables` can be loaded ("iptables is not available on this host");
+//! `ip6_tables` can be loaded ("iptables is not available on this host"),
+//! and lists the `xt_*` matches its rules use;
 //! ipvs mode writes `net/ipv4/vs/*` at start, so `ip_vs` must be loaded
 //! before it, and it needs `ipset`; nftables mode needs `nf_tables`, the
 //! host's `nft` and a kernel of 5.13 or later.
@@ -290,6 +291,37 @@ pub(crate) fn kube_proxy(
     Some(KubeProxy { microk8s, contract })
 }
 
+/// iptables mode: the tables, then the matches of the rules kube-proxy's
+/// iptables proxier writes (pkg/proxy/iptables/proxier.go, read at 1.28).
+/// iptables loads a match when a rule first uses it; a missing one fails
+/// the rules that use it (services stop working), not kube-proxy's start.
+const IPTABLES_MODULES: &[(&str, &str)] = &[
+    ("ip_tables", "loadable"),
+    ("ip6_tables", "loadable"),
+    ("iptable_filter", "loadable"),
+    ("iptable_nat", "loadable"),
+    ("iptable_mangle", "loadable"),
+    // `-m comment`: nearly every rule, first the jumps from PREROUTING and
+    // OUTPUT to KUBE-SERVICES.
+    ("xt_comment", "loadable"),
+    // `-m conntrack --ctstate`: the filter jumps to KUBE-SERVICES,
+    // KUBE-EXTERNAL-SERVICES and KUBE-PROXY-FIREWALL (NEW), KUBE-FORWARD's
+    // INVALID drop and RELATED,ESTABLISHED accept.
+    ("xt_conntrack", "loadable"),
+    // `-m mark --mark`: KUBE-POSTROUTING's return of unmarked packets and
+    // KUBE-FORWARD's accept of marked ones (and the MARK target of
+    // KUBE-MARK-MASQ, in the same module).
+    ("xt_mark", "loadable"),
+    // `-m addrtype`: the NodePort jump at the end of KUBE-SERVICES
+    // (--dst-type LOCAL) and the EXT chains' LOCAL-source rules.
+    ("xt_addrtype", "loadable"),
+    // `-m statistic --mode random`: a KUBE-SVC chain's choice among more
+    // than one endpoint.
+    ("xt_statistic", "loadable"),
+    // Not listed: `-m recent` (xt_recent) serves only Services with
+    // sessionAffinity ClientIP; `-m tcp`/`-m udp` are x_tables' own.
+];
+
 /// The kernel a contract is judged for.
 pub(crate) struct Tree<'t, 'l> {
     /// A libkmod context reading its module tree, when there is one.
@@ -309,16 +341,7 @@ pub(crate) fn contract(
     loaders: impl Fn(&str) -> Vec<String>,
 ) -> Contract {
     let (modules, programs): (&[(&str, &'static str)], &[&str]) = match mode {
-        Some(ProxyMode::Iptables) => (
-            &[
-                ("ip_tables", "loadable"),
-                ("ip6_tables", "loadable"),
-                ("iptable_filter", "loadable"),
-                ("iptable_nat", "loadable"),
-                ("iptable_mangle", "loadable"),
-            ],
-            &["iptables"],
-        ),
+        Some(ProxyMode::Iptables) => (IPTABLES_MODULES, &["iptables"]),
         Some(ProxyMode::Ipvs) => (
             &[
                 ("ip_vs", "loaded"),
