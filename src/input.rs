@@ -198,4 +198,27 @@ mod tests {
         assert_eq!(read(&dir.join("missing"), zero, SMALL), Ok(None));
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn contents_compare_by_size_then_bytes() {
+        let dir = std::env::temp_dir().join(format!("kmod-ready-same-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = |name: &str, bytes: &[u8]| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        // Longer than one chunk, differing only in the last byte.
+        let mut bytes = vec![7u8; 200 * 1024];
+        let (a, copy) = (file("a", &bytes), file("copy", &bytes));
+        *bytes.last_mut().unwrap() = 8;
+        let other = file("other", &bytes);
+        let short = file("short", &bytes[1..]);
+        assert!(same_contents(&a, &copy).unwrap());
+        assert!(!same_contents(&a, &other).unwrap());
+        assert!(!same_contents(&a, &short).unwrap());
+        let error = same_contents(&a, Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(error.to_string(), "a device, not a regular file; not read");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -330,8 +330,10 @@ fn default_kernel(
 /// the boot partition under a name without its release), and that file.
 fn same_image(facts: &Facts, image: &Path) -> Result<Option<(String, String)>, String> {
     let full = facts.root.path(image);
-    if !full.exists() {
-        return Err("it is missing".to_string());
+    match std::fs::metadata(&full) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => return Err("it is not a regular file".to_string()),
+        Err(_) => return Err("it is missing".to_string()),
     }
     let mut candidates: Vec<String> = std::fs::read_dir(facts.root.path("/boot"))
         .into_iter()

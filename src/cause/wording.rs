@@ -301,7 +301,8 @@ impl Cause {
             ),
             Cause::NextKernelUnknown { why } => Wording::check_only(
                 format!("whether {module} is there at the next boot cannot be told: {why}"),
-                "check the boot loader's configuration (`grub-editenv list`, /boot/grub/grub.cfg)",
+                "check the boot loader's configuration (GRUB: `grub-editenv list`, \
+                 /boot/grub/grub.cfg; Raspberry Pi: /boot/firmware/config.txt)",
             ),
             Cause::NextKernelWithoutModules { release } => Wording::check_only(
                 format!(
