@@ -268,7 +268,9 @@ fn render_next_boot(out: &mut Out, next: &NextBoot, kube_proxy_mode: Option<&str
             &format!("{}{by}", module.state.as_str()),
         );
     }
-    if let (Some(contract), Some(mode)) = (&next.kube_proxy, kube_proxy_mode) {
+    // A mode check does not know has no contract to show.
+    let contract = next.kube_proxy.as_ref().filter(|c| !c.modules.is_empty());
+    if let (Some(contract), Some(mode)) = (contract, kube_proxy_mode) {
         out.field(
             "  kube-proxy",
             Tone::Plain,
