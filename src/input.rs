@@ -84,6 +84,44 @@ fn kind_name(kind: FileType) -> Option<&'static str> {
     }
 }
 
+/// The most a kernel image can be for [`same_contents`] to compare it.
+pub(crate) const IMAGE: u64 = 256 * 1024 * 1024;
+
+/// Whether the regular files `a` and `b` hold the same bytes: sizes first,
+/// then both read side by side, stopping at the first difference; never
+/// more than [`IMAGE`] bytes of either.
+pub(crate) fn same_contents(a: &Path, b: &Path) -> io::Result<bool> {
+    let (mut a, mut b) = (open_nonblocking(a)?, open_nonblocking(b)?);
+    for file in [&a, &b] {
+        if let Some(what) = not_regular(file)? {
+            return Err(io::Error::other(format!(
+                "{what}, not a regular file; not read"
+            )));
+        }
+    }
+    let size = a.metadata()?.len();
+    if size != b.metadata()?.len() {
+        return Ok(false);
+    }
+    if size > IMAGE {
+        return Err(io::Error::other(format!(
+            "larger than {} MiB; not compared",
+            IMAGE / 1024 / 1024
+        )));
+    }
+    let (mut left, mut right) = (vec![0; 64 * 1024], vec![0; 64 * 1024]);
+    loop {
+        let n = a.read(&mut left)?;
+        if n == 0 {
+            return Ok(true);
+        }
+        b.read_exact(&mut right[..n])?;
+        if left[..n] != right[..n] {
+            return Ok(false);
+        }
+    }
+}
+
 /// Whether `full` is /dev/null or a symlink to it: how systemd and kmod
 /// mask a configuration file.
 pub(crate) fn is_dev_null(full: &Path) -> bool {
@@ -158,6 +196,29 @@ mod tests {
             Ok(Some(5000))
         );
         assert_eq!(read(&dir.join("missing"), zero, SMALL), Ok(None));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn contents_compare_by_size_then_bytes() {
+        let dir = std::env::temp_dir().join(format!("kmod-ready-same-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = |name: &str, bytes: &[u8]| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        // Longer than one chunk, differing only in the last byte.
+        let mut bytes = vec![7u8; 200 * 1024];
+        let (a, copy) = (file("a", &bytes), file("copy", &bytes));
+        *bytes.last_mut().unwrap() = 8;
+        let other = file("other", &bytes);
+        let short = file("short", &bytes[1..]);
+        assert!(same_contents(&a, &copy).unwrap());
+        assert!(!same_contents(&a, &other).unwrap());
+        assert!(!same_contents(&a, &short).unwrap());
+        let error = same_contents(&a, Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(error.to_string(), "a device, not a regular file; not read");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

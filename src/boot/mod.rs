@@ -1,11 +1,12 @@
 //! Which kernel boots next, and with which command line, read from the boot
 //! loader's own files as the boot loader reads them: GRUB's grub.cfg and
 //! grubenv, Boot Loader Specification entries (GRUB's blscfg, systemd-boot
-//! with its EFI variables). Without any of them, the newest installed
-//! kernel, said to be a guess.
+//! with its EFI variables), the Raspberry Pi firmware's config.txt. Without
+//! any of them, the newest installed kernel, said to be a guess.
 
 mod bls;
 mod grub;
+mod raspi;
 mod version;
 
 use std::path::Path;
@@ -44,9 +45,15 @@ impl NextKernel {
     }
 }
 
-/// The first layout that applies: GRUB (a BLS-reading grub.cfg hands over
-/// to the entries), systemd-boot's entries, else the newest kernel.
+/// The first layout that applies: the Raspberry Pi firmware's config.txt
+/// (on a Pi the firmware reads it and boots the kernel itself: a GRUB or
+/// BLS configuration on the same disk is never run), GRUB (a BLS-reading
+/// grub.cfg hands over to the entries), systemd-boot's entries, else the
+/// newest kernel.
 pub(crate) fn next_kernel(facts: &Facts) -> NextKernel {
+    if let Some(next) = raspi::next_kernel(facts) {
+        return next;
+    }
     if let Some(next) = grub::next_kernel(facts) {
         return next;
     }
@@ -100,7 +107,8 @@ fn newest_installed(facts: &Facts) -> NextKernel {
         cmdline: None,
         source,
         guess: Some(
-            "no boot loader configuration was found (GRUB, Boot Loader Specification entries): \
+            "no boot loader configuration was found (GRUB, Boot Loader Specification entries, \
+             Raspberry Pi config.txt): \
              the newest installed kernel is assumed, with the running kernel's command line"
                 .to_string(),
         ),

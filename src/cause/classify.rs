@@ -7,10 +7,11 @@ use std::path::Path;
 
 use nix::errno::Errno;
 
-use crate::check::kube_proxy::{Missing, ModuleState};
+use crate::check::kube_proxy::{Contract, Missing, ModuleState};
 use crate::check::next_boot::{NextBoot, NextState};
 use crate::check::report::{Kernel, ModuleReport, PathState, Report, State};
 use crate::kubelite::Rejected;
+use crate::microk8s::MicroK8s;
 use crate::readiness::{is_present, kconfig_option, sys_module_dir, Requirement};
 use crate::system::{cmdline_module_blacklist, has_cap_sys_module, normalize_module_name, Facts};
 
@@ -286,6 +287,13 @@ pub fn next_boot_cause(next: &NextBoot, report: &Report) -> Option<Failure> {
                 module_dir: next.module_dir.clone().unwrap_or_default(),
                 release: release.clone(),
             },
+            NextState::DependencyMissing => {
+                let missing = module.missing_dependency.as_ref();
+                Cause::NextDependencyMissing {
+                    file: missing.map(|d| d.file.clone()).unwrap_or_default(),
+                    release: release.clone(),
+                }
+            }
             NextState::Unknown => Cause::LibkmodMissing {
                 error: report.libkmod.reason.clone().unwrap_or_default(),
             },
@@ -308,6 +316,11 @@ pub fn next_boot_cause(next: &NextBoot, report: &Report) -> Option<Failure> {
         };
         return Some(Failure::new(&module.name, cause));
     }
+    if let (Some(contract), Some(now)) = (&next.kube_proxy, &report.kube_proxy) {
+        if let Some(failure) = contract_cause(&now.microk8s, contract, &release) {
+            return Some(failure);
+        }
+    }
     (next.kubelite_enabled == Some(false)).then(|| Failure::of_all(&names, Cause::KubeliteDisabled))
 }
 
@@ -315,16 +328,20 @@ pub fn next_boot_cause(next: &NextBoot, report: &Report) -> Option<Failure> {
 /// of a module or program beyond nf_conntrack (the report's own modules).
 pub fn kube_proxy_cause(report: &Report, facts: &Facts) -> Option<Failure> {
     let kube_proxy = report.kube_proxy.as_ref()?;
-    let (name, missing) = kube_proxy.missing_at_start()?;
-    let mode = kube_proxy
-        .microk8s
+    contract_cause(&kube_proxy.microk8s, &kube_proxy.contract, &facts.release)
+}
+
+/// Why kube-proxy would not start on kernel `release` with `contract`.
+fn contract_cause(microk8s: &MicroK8s, contract: &Contract, release: &str) -> Option<Failure> {
+    let (name, missing) = contract.missing_at_start(microk8s.mode)?;
+    let mode = microk8s
         .mode
         .map(|m| format!("{m:?}").to_lowercase())
         .unwrap_or_default();
     let cause = match missing {
         Missing::Iptables => Cause::KubeProxyNoIptables {
-            nftables_blocked: kube_proxy.nftables_would_work().err(),
-            feature_gate: kube_proxy.microk8s.minor().is_some_and(|minor| minor < 31),
+            nftables_blocked: contract.nftables_would_work(microk8s).err(),
+            feature_gate: microk8s.minor().is_some_and(|minor| minor < 31),
         },
         Missing::NotLoaded(state) => Cause::KubeProxyModuleNotLoaded {
             mode,
@@ -332,8 +349,16 @@ pub fn kube_proxy_cause(report: &Report, facts: &Facts) -> Option<Failure> {
         },
         Missing::NotInKernel => Cause::KubeProxyModuleMissing { mode },
         Missing::Program => Cause::KubeProxyProgramMissing { mode },
+        Missing::ProgramUnusable => Cause::NftTooOld {
+            why: contract
+                .programs
+                .iter()
+                .find(|p| p.name == name)
+                .and_then(|p| p.unusable())
+                .unwrap_or_default(),
+        },
         Missing::OldKernel => Cause::NftablesKernelTooOld {
-            release: facts.release.clone(),
+            release: release.to_string(),
         },
     };
     Some(Failure::new(&name, cause))

@@ -166,6 +166,12 @@ pub enum Cause {
     NextKernelWithoutModules {
         release: String,
     },
+    /// `check --next-boot`: modules.dep of the next kernel `release` says
+    /// the module needs the module file `file`, which is not there.
+    NextDependencyMissing {
+        file: String,
+        release: String,
+    },
     /// `check --next-boot`: nothing will load the module before kubelite
     /// at the next boot.
     NothingLoadsAtBoot,
@@ -194,6 +200,11 @@ pub enum Cause {
     /// failure) that is not installed.
     KubeProxyProgramMissing {
         mode: String,
+    },
+    /// `check`: nftables mode with an `nft` kube-proxy refuses (`why`: too
+    /// old, or its version cannot be learnt).
+    NftTooOld {
+        why: String,
     },
     /// `check`: nftables mode on a kernel before 5.13.
     NftablesKernelTooOld {
@@ -294,10 +305,11 @@ impl Cause {
             KubeProxyModuleNotLoaded { .. } | KubeProxyProgramMissing { .. } => {
                 (Status::Unavailable, LOAD_FAILED)
             }
-            NftablesKernelTooOld { .. } => (Status::Unavailable, LOAD_FAILED),
+            NftablesKernelTooOld { .. } | NftTooOld { .. } => (Status::Unavailable, LOAD_FAILED),
             NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {
                 (Status::Unavailable, LOAD_FAILED)
             }
+            NextDependencyMissing { .. } => (Status::Unavailable, LOAD_FAILED),
             NothingLoadsAtBoot | KubeliteDisabled => (Status::BadConfig, LOAD_FAILED),
             InstallDidNotLoad { .. } | DisabledByInstallLine { .. } => {
                 (Status::BadConfig, LOAD_FAILED)

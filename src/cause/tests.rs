@@ -50,6 +50,7 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (DropInMasked { file: "/etc/x.d/50-kmod-ready.conf".into() }, 78, false),
         (NextKernelUnknown { why: text("no entry matches \"9\"") }, 69, false),
         (NextKernelWithoutModules { release: text("6.1.0-next") }, 69, false),
+        (NextDependencyMissing { file: text("/lib/modules/6.1.0-next/krtest_dep.ko"), release: text("6.1.0-next") }, 69, false),
         (NothingLoadsAtBoot, 78, false),
         (KubeProxyNoIptables { nftables_blocked: None, feature_gate: true }, 69, false),
         (KubeProxyNoIptables { nftables_blocked: Some(text("no nft")), feature_gate: false }, 69, false),
@@ -58,6 +59,7 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (KubeProxyModuleMissing { mode: text("nftables") }, 69, false),
         (KubeProxyProgramMissing { mode: text("ipvs") }, 69, false),
         (NftablesKernelTooOld { release: text("5.10.0-30-amd64") }, 69, false),
+        (NftTooOld { why: text("/usr/sbin/nft is version 0.9.8") }, 69, false),
         (KubeliteDisabled, 78, false),
         (IndexNotRegular { file: text("/lib/modules/6.1.0-test/modules.dep.bin (a FIFO)"), release: text("6.1.0-test") }, 78, false),
         (InstallDidNotLoad { module: text(MODULE), install: Box::new(InstallLine { file: "/etc/modprobe.d/x.conf".into(), line: 1, command: text("/bin/true") }) }, 78, false),
@@ -85,10 +87,11 @@ fn listed(cause: &Cause) {
         KubeliteCommandUnrunnable { .. } | WaitForNeverAppears { .. } | DropInMasked { .. } => {}
         InstallDidNotLoad { .. } | DisabledByInstallLine { .. } | IndexNotRegular { .. } => {}
         NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {}
+        NextDependencyMissing { .. } => {}
         NothingLoadsAtBoot | KubeliteDisabled => {}
         KubeProxyNoIptables { .. } | KubeProxyModuleNotLoaded { .. } => {}
         KubeProxyModuleMissing { .. } | KubeProxyProgramMissing { .. } => {}
-        NftablesKernelTooOld { .. } => {}
+        NftablesKernelTooOld { .. } | NftTooOld { .. } => {}
         KernelWithoutModules { .. } => {}
     }
 }

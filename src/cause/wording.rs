@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::check::kube_proxy::NFT_MIN;
 use crate::libkmod::LIBRARY;
 use crate::microk8s::KUBE_PROXY_ARGS;
 
@@ -300,7 +301,8 @@ impl Cause {
             ),
             Cause::NextKernelUnknown { why } => Wording::check_only(
                 format!("whether {module} is there at the next boot cannot be told: {why}"),
-                "check the boot loader's configuration (`grub-editenv list`, /boot/grub/grub.cfg)",
+                "check the boot loader's configuration (GRUB: `grub-editenv list`, \
+                 /boot/grub/grub.cfg; Raspberry Pi: /boot/firmware/config.txt)",
             ),
             Cause::NextKernelWithoutModules { release } => Wording::check_only(
                 format!(
@@ -310,6 +312,17 @@ impl Cause {
                 format!(
                     "install the modules for {release} (its linux-image or kernel-modules \
                      package), or make the boot loader boot an installed kernel"
+                ),
+            ),
+            Cause::NextDependencyMissing { file, release } => Wording::check_only(
+                format!(
+                    "{module} cannot be loaded at the next boot: kernel {release}'s modules.dep \
+                     says it needs {file}, which is missing"
+                ),
+                format!(
+                    "reinstall the package that holds the modules of {release} (Debian: \
+                     linux-image-{release}; Ubuntu: linux-modules-{release} and \
+                     linux-modules-extra-{release}), then `depmod -a {release}`"
                 ),
             ),
             Cause::NothingLoadsAtBoot => Wording::check_only(
@@ -382,6 +395,16 @@ impl Cause {
             Cause::KubeProxyProgramMissing { mode } => Wording::check_only(
                 format!("kube-proxy ({mode} mode) cannot start: it runs `{module}`, which is not installed"),
                 format!("install {module} (Debian and Ubuntu: `apt install {module}`)"),
+            ),
+            Cause::NftTooOld { why } => Wording::check_only(
+                format!(
+                    "kube-proxy's nftables mode cannot start: it needs {module} {NFT_MIN} or \
+                     later, and {why}"
+                ),
+                format!(
+                    "install nftables {NFT_MIN} or later (Debian 12 and Ubuntu 22.04 have one), \
+                     or remove --proxy-mode=nftables from {KUBE_PROXY_ARGS} (iptables mode)"
+                ),
             ),
             Cause::NftablesKernelTooOld { release } => Wording::check_only(
                 format!(
@@ -506,6 +529,13 @@ impl Cause {
             Cause::NextKernelWithoutModules { release } => {
                 format!("{module}: next kernel {release} has no /lib/modules")
             }
+            Cause::NextDependencyMissing { file, .. } => {
+                // The file's name without its directories and suffixes
+                // (`nf_defrag_ipv4.ko.xz`): the whole path would be cut.
+                let name = file.rsplit('/').next().unwrap_or(file);
+                let name = name.split('.').next().unwrap_or(name);
+                format!("{module}: needs {name}, whose file is missing")
+            }
             Cause::NothingLoadsAtBoot => {
                 format!("{module}: nothing will load it before kubelite at boot")
             }
@@ -523,6 +553,9 @@ impl Cause {
             }
             Cause::KubeProxyProgramMissing { mode } => {
                 format!("{module}: not installed, and kube-proxy ({mode} mode) runs it")
+            }
+            Cause::NftTooOld { .. } => {
+                format!("{module}: too old or unusable for kube-proxy's nftables mode")
             }
             Cause::NftablesKernelTooOld { release } => {
                 format!("{module}: kube-proxy's nftables mode needs kernel 5.13+, not {release}")

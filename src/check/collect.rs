@@ -139,7 +139,7 @@ fn lookup(ctx: &Context, root: &Root, name: &str) -> Lookup {
 }
 
 /// A path libkmod returned under a test root, as the system path.
-fn system_path(root: &Root, path: &str) -> String {
+pub(super) fn system_path(root: &Root, path: &str) -> String {
     let prefix = root.path("/");
     match Path::new(path).strip_prefix(&prefix) {
         Ok(rest) if !root.is_system_root() => format!("/{}", rest.display()),

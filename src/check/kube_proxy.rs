@@ -5,17 +5,28 @@
 //! nf_conntrack, which every mode needs loaded before kube-proxy writes its
 //! sysctls, is the report's own module section. Beyond it: iptables mode
 //! (the snap's iptables-legacy) fails when neither `ip_tables` nor
-//! `ip6_tables` can be loaded ("iptables is not available on this host");
+//! `ip6_tables` can be loaded ("iptables is not available on this host"),
+//! and lists the `xt_*` matches its rules use;
 //! ipvs mode writes `net/ipv4/vs/*` at start, so `ip_vs` must be loaded
 //! before it, and it needs `ipset`; nftables mode needs `nf_tables`, the
 //! host's `nft` and a kernel of 5.13 or later.
 
+use std::cmp::Ordering;
+use std::path::Path;
+
 use serde::Serialize;
 
+use crate::boot::compare_versions;
+use crate::kubelite::run_bounded;
 use crate::libkmod::Context;
 use crate::microk8s::{MicroK8s, ProxyMode};
 use crate::readiness::sys_module_dir;
 use crate::system::Facts;
+
+/// The oldest `nft` kube-proxy's nftables mode runs with: its nftables
+/// library (knftables) asks `nft --version` at start and refuses an older
+/// one.
+pub(crate) const NFT_MIN: &str = "1.0.1";
 
 /// What PATH kubelite runs kube-proxy with finds first: the snap's own
 /// programs, then the host's.
@@ -34,6 +45,15 @@ const SEARCH_PATH: [&str; 8] = [
 pub(crate) struct KubeProxy {
     #[serde(flatten)]
     pub microk8s: MicroK8s,
+    /// What the mode needs, for the running kernel.
+    #[serde(flatten)]
+    pub contract: Contract,
+}
+
+/// What kube-proxy's mode needs of one kernel (the running one, or with
+/// `--next-boot` the next one) and of the programs it runs.
+#[derive(Debug, Serialize)]
+pub(crate) struct Contract {
     pub modules: Vec<ContractModule>,
     pub programs: Vec<Program>,
     /// nftables mode: whether the kernel is 5.13 or later.
@@ -49,10 +69,16 @@ pub(crate) struct KubeProxy {
 pub(crate) struct NftablesInstead {
     pub nf_tables: ModuleState,
     pub nft: Option<String>,
+    /// What `nft --version` says, when it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nft_version: Option<String>,
+    /// Why that `nft` would not do, when it would not.
+    #[serde(skip)]
+    pub nft_unusable: Option<String>,
     pub kernel_new_enough: bool,
 }
 
-impl KubeProxy {
+impl Contract {
     fn state(&self, name: &str) -> Option<ModuleState> {
         self.modules
             .iter()
@@ -61,23 +87,25 @@ impl KubeProxy {
     }
 
     /// iptables mode with neither IPv4 nor IPv6 iptables.
-    pub fn iptables_unavailable(&self) -> bool {
-        self.microk8s.mode == Some(ProxyMode::Iptables)
+    pub fn iptables_unavailable(&self, mode: Option<ProxyMode>) -> bool {
+        mode == Some(ProxyMode::Iptables)
             && !self.state("ip_tables").is_some_and(ModuleState::available)
             && !self.state("ip6_tables").is_some_and(ModuleState::available)
     }
 
     /// The first thing kube-proxy's mode needs at start that is not there:
     /// (the module or program, what is wrong).
-    pub fn missing_at_start(&self) -> Option<(String, Missing)> {
-        let mode = self.microk8s.mode?;
-        if self.iptables_unavailable() {
+    pub fn missing_at_start(&self, mode: Option<ProxyMode>) -> Option<(String, Missing)> {
+        let mode = mode?;
+        if self.iptables_unavailable(Some(mode)) {
             return Some(("ip_tables".into(), Missing::Iptables));
         }
         for module in &self.modules {
             let missing = match (module.needed, module.state) {
                 (_, ModuleState::Unknown) => continue,
-                ("loaded", state) if !state.in_kernel() => Missing::NotLoaded(state),
+                ("loaded", state) if !state.in_kernel() && module.loaded_by.is_empty() => {
+                    Missing::NotLoaded(state)
+                }
                 ("loadable", ModuleState::Missing) if mode != ProxyMode::Iptables => {
                     Missing::NotInKernel
                 }
@@ -88,11 +116,14 @@ impl KubeProxy {
         if let Some(program) = self.programs.iter().find(|p| p.path.is_none()) {
             return Some((program.name.clone(), Missing::Program));
         }
+        if let Some(program) = self.programs.iter().find(|p| p.unusable().is_some()) {
+            return Some((program.name.clone(), Missing::ProgramUnusable));
+        }
         (self.kernel_new_enough == Some(false)).then(|| ("nf_tables".into(), Missing::OldKernel))
     }
 
     /// Whether switching to nftables mode would work here, and if not why.
-    pub fn nftables_would_work(&self) -> Result<(), String> {
+    pub fn nftables_would_work(&self, microk8s: &MicroK8s) -> Result<(), String> {
         let instead = self.nftables_instead.as_ref().ok_or("")?;
         if !instead.nf_tables.available() {
             return Err("this kernel has no nf_tables either".into());
@@ -100,10 +131,13 @@ impl KubeProxy {
         if instead.nft.is_none() {
             return Err("nftables mode needs the host's `nft` (apt install nftables)".into());
         }
+        if let Some(why) = &instead.nft_unusable {
+            return Err(format!("nftables mode needs nft {NFT_MIN} or later: {why}"));
+        }
         if !instead.kernel_new_enough {
             return Err("nftables mode needs kernel 5.13 or later".into());
         }
-        match self.microk8s.minor() {
+        match microk8s.minor() {
             Some(minor) if minor >= 29 => Ok(()),
             _ => Err("nftables mode needs Kubernetes 1.29 or later".into()),
         }
@@ -121,6 +155,8 @@ pub(crate) enum Missing {
     NotInKernel,
     /// A program the mode runs is not installed.
     Program,
+    /// The mode's `nft` is too old, or its version cannot be learnt.
+    ProgramUnusable,
     /// nftables mode on a kernel older than 5.13.
     OldKernel,
 }
@@ -132,6 +168,10 @@ pub(crate) struct ContractModule {
     /// `loaded`: must be in the kernel before kube-proxy starts;
     /// `loadable`: the program that needs it loads it (iptables, nft).
     pub needed: &'static str,
+    /// For the next boot, a module needed loaded and not built in: what
+    /// loads it before kubelite then (kmod-ready's drop-in, modules-load.d).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub loaded_by: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -170,6 +210,69 @@ pub(crate) struct Program {
     pub name: String,
     /// Where kube-proxy would find it; null when it would not.
     pub path: Option<String>,
+    /// `nft` only: the version `nft --version` gives, when it gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `nft` only: why its version is unknown.
+    #[serde(skip)]
+    pub version_error: Option<String>,
+}
+
+impl Program {
+    /// The program kube-proxy would run as `name`; `nft` is asked its
+    /// version, as kube-proxy asks it.
+    fn find(facts: &Facts, name: &str) -> Program {
+        let path = find_program(facts, name);
+        let asked = path
+            .as_deref()
+            .filter(|_| name == "nft")
+            .map(|path| nft_version(facts, path));
+        let (version, version_error) = match asked {
+            Some(Ok(version)) => (Some(version), None),
+            Some(Err(why)) => (None, Some(why)),
+            None => (None, None),
+        };
+        Program {
+            name: name.to_string(),
+            path,
+            version,
+            version_error,
+        }
+    }
+
+    /// Why kube-proxy would refuse it: an `nft` older than [`NFT_MIN`], or
+    /// one whose version cannot be learnt.
+    pub fn unusable(&self) -> Option<String> {
+        if let Some(why) = &self.version_error {
+            return Some(why.clone());
+        }
+        let version = self.version.as_deref()?;
+        (compare_versions(version, NFT_MIN) == Ordering::Less).then(|| {
+            format!(
+                "{} is version {version}",
+                self.path.as_deref().unwrap_or(&self.name)
+            )
+        })
+    }
+}
+
+/// `nft --version` ("nftables v1.0.6 (Lester Gooch #5)"), run as
+/// kube-proxy's nftables library runs it: the version, or why there is
+/// none. Bounded in time and output ([`run_bounded`]).
+fn nft_version(facts: &Facts, path: &str) -> Result<String, String> {
+    let full = facts.root.path(path);
+    let program = full.to_string_lossy().into_owned();
+    let (stdout, _) = run_bounded(&program, &["--version"])
+        .map_err(|err| format!("`{path} --version` failed: {}", err.replace(&program, path)))?;
+    stdout
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix('v'))
+        .filter(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            let first = stdout.lines().next().unwrap_or_default();
+            format!("`{path} --version` gave no version ({first:?})")
+        })
 }
 
 pub(crate) fn kube_proxy(
@@ -178,17 +281,67 @@ pub(crate) fn kube_proxy(
     module_dir: &str,
 ) -> Option<KubeProxy> {
     let microk8s = MicroK8s::read(facts)?;
-    let (modules, programs): (&[(&str, &'static str)], &[&str]) = match microk8s.mode {
-        Some(ProxyMode::Iptables) => (
-            &[
-                ("ip_tables", "loadable"),
-                ("ip6_tables", "loadable"),
-                ("iptable_filter", "loadable"),
-                ("iptable_nat", "loadable"),
-                ("iptable_mangle", "loadable"),
-            ],
-            &["iptables"],
-        ),
+    let tree = Tree {
+        ctx,
+        module_dir: Path::new(module_dir),
+        release: &facts.release,
+        running: true,
+    };
+    let contract = contract(facts, microk8s.mode, &tree, |_| Vec::new());
+    Some(KubeProxy { microk8s, contract })
+}
+
+/// iptables mode: the tables, then the matches of the rules kube-proxy's
+/// iptables proxier writes (pkg/proxy/iptables/proxier.go, read at 1.28).
+/// iptables loads a match when a rule first uses it; a missing one fails
+/// the rules that use it (services stop working), not kube-proxy's start.
+const IPTABLES_MODULES: &[(&str, &str)] = &[
+    ("ip_tables", "loadable"),
+    ("ip6_tables", "loadable"),
+    ("iptable_filter", "loadable"),
+    ("iptable_nat", "loadable"),
+    ("iptable_mangle", "loadable"),
+    // `-m comment`: nearly every rule, first the jumps from PREROUTING and
+    // OUTPUT to KUBE-SERVICES.
+    ("xt_comment", "loadable"),
+    // `-m conntrack --ctstate`: the filter jumps to KUBE-SERVICES,
+    // KUBE-EXTERNAL-SERVICES and KUBE-PROXY-FIREWALL (NEW), KUBE-FORWARD's
+    // INVALID drop and RELATED,ESTABLISHED accept.
+    ("xt_conntrack", "loadable"),
+    // `-m mark --mark`: KUBE-POSTROUTING's return of unmarked packets and
+    // KUBE-FORWARD's accept of marked ones (and the MARK target of
+    // KUBE-MARK-MASQ, in the same module).
+    ("xt_mark", "loadable"),
+    // `-m addrtype`: the NodePort jump at the end of KUBE-SERVICES
+    // (--dst-type LOCAL) and the EXT chains' LOCAL-source rules.
+    ("xt_addrtype", "loadable"),
+    // `-m statistic --mode random`: a KUBE-SVC chain's choice among more
+    // than one endpoint.
+    ("xt_statistic", "loadable"),
+    // Not listed: `-m recent` (xt_recent) serves only Services with
+    // sessionAffinity ClientIP; `-m tcp`/`-m udp` are x_tables' own.
+];
+
+/// The kernel a contract is judged for.
+pub(crate) struct Tree<'t, 'l> {
+    /// A libkmod context reading its module tree, when there is one.
+    pub ctx: Option<&'t Context<'l>>,
+    pub module_dir: &'t Path,
+    pub release: &'t str,
+    /// Whether it runs now: what is in /sys/module counts then.
+    pub running: bool,
+}
+
+/// The contract of `mode` for the kernel of `tree`; `loaders` says what
+/// would load a module needed loaded (for the next boot).
+pub(crate) fn contract(
+    facts: &Facts,
+    mode: Option<ProxyMode>,
+    tree: &Tree,
+    loaders: impl Fn(&str) -> Vec<String>,
+) -> Contract {
+    let (modules, programs): (&[(&str, &'static str)], &[&str]) = match mode {
+        Some(ProxyMode::Iptables) => (IPTABLES_MODULES, &["iptables"]),
         Some(ProxyMode::Ipvs) => (
             &[
                 ("ip_vs", "loaded"),
@@ -202,36 +355,44 @@ pub(crate) fn kube_proxy(
     };
     let modules = modules
         .iter()
-        .map(|&(name, needed)| ContractModule {
-            name: name.to_string(),
-            state: module_state(facts, ctx, module_dir, name),
-            needed,
+        .map(|&(name, needed)| {
+            let state = module_state(facts, tree, name);
+            let loaded_by = if needed == "loaded" && !tree.running && !state.in_kernel() {
+                loaders(name)
+            } else {
+                Vec::new()
+            };
+            ContractModule {
+                name: name.to_string(),
+                state,
+                needed,
+                loaded_by,
+            }
         })
         .collect();
     let programs = programs
         .iter()
-        .map(|name| Program {
-            name: name.to_string(),
-            path: find_program(facts, name),
-        })
+        .map(|name| Program::find(facts, name))
         .collect();
-    let new_enough = kernel_at_least(&facts.release, 5, 13);
-    let kernel_new_enough = (microk8s.mode == Some(ProxyMode::Nftables)).then_some(new_enough);
-    let mut kube_proxy = KubeProxy {
-        microk8s,
+    let new_enough = kernel_at_least(tree.release, 5, 13);
+    let kernel_new_enough = (mode == Some(ProxyMode::Nftables)).then_some(new_enough);
+    let mut contract = Contract {
         modules,
         programs,
         kernel_new_enough,
         nftables_instead: None,
     };
-    if kube_proxy.iptables_unavailable() {
-        kube_proxy.nftables_instead = Some(NftablesInstead {
-            nf_tables: module_state(facts, ctx, module_dir, "nf_tables"),
-            nft: find_program(facts, "nft"),
+    if contract.iptables_unavailable(mode) {
+        let nft = Program::find(facts, "nft");
+        contract.nftables_instead = Some(NftablesInstead {
+            nf_tables: module_state(facts, tree, "nf_tables"),
+            nft_unusable: nft.unusable(),
+            nft: nft.path,
+            nft_version: nft.version,
             kernel_new_enough: new_enough,
         });
     }
-    Some(kube_proxy)
+    contract
 }
 
 fn find_program(facts: &Facts, name: &str) -> Option<String> {
@@ -241,9 +402,9 @@ fn find_program(facts: &Facts, name: &str) -> Option<String> {
         .find(|path| facts.root.path(path).is_file())
 }
 
-fn module_state(facts: &Facts, ctx: Option<&Context>, module_dir: &str, name: &str) -> ModuleState {
+fn module_state(facts: &Facts, tree: &Tree, name: &str) -> ModuleState {
     let dir = sys_module_dir(name);
-    if facts.root.exists(&dir) {
+    if tree.running && facts.root.exists(&dir) {
         // A loaded module has an initstate; a built-in one has none.
         return if facts.root.exists(dir.join("initstate")) {
             ModuleState::Loaded
@@ -251,10 +412,10 @@ fn module_state(facts: &Facts, ctx: Option<&Context>, module_dir: &str, name: &s
             ModuleState::Builtin
         };
     }
-    if facts.listed_builtin(std::path::Path::new(module_dir), name) {
+    if facts.listed_builtin(tree.module_dir, name) {
         return ModuleState::Builtin;
     }
-    let Some(ctx) = ctx else {
+    let Some(ctx) = tree.ctx else {
         return ModuleState::Unknown;
     };
     match ctx.lookup(name) {

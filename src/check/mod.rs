@@ -6,8 +6,9 @@
 //! It never loads, writes or changes anything. It opens libkmod only to look
 //! modules up (file, dependencies, blacklist), and runs `systemctl show` and
 //! `journalctl` (see [`crate::kubelite`]) only on the system root when systemd
-//! is running. Exit status: 0 ready, 1 not ready, 64 usage, 66 (`--npd`
-//! only) system unreadable, 74 output error.
+//! is running, and `nft --version` when kube-proxy's mode would run `nft`.
+//! Exit status: 0 ready, 1 not ready, 64 usage, 66 (`--npd` only) system
+//! unreadable, 74 output error.
 //!
 //! `check --json` prints one object, versioned by its `schema` field. Its
 //! fields and the module states are documented once, in

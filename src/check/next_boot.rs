@@ -11,8 +11,11 @@ use crate::cause::classify::next_boot_cause;
 use crate::kubelite::UNIT;
 use crate::libkmod::{Context, Libkmod};
 use crate::microk8s::{wrapper_loads_module, wrapper_text, WRAPPER};
+use crate::modprobe_d::{self, Location};
 use crate::system::{cmdline_module_blacklist, normalize_module_name, Facts};
 
+use super::collect::system_path;
+use super::kube_proxy::{contract, Contract, Tree};
 use super::report::{ModuleReport, Report, State};
 
 #[derive(Debug, Serialize)]
@@ -24,6 +27,10 @@ pub(crate) struct NextBoot {
     /// the boot loader does not say.
     pub cmdline: String,
     pub modules: Vec<NextModule>,
+    /// What kube-proxy's mode needs of the next kernel (present only when
+    /// MicroK8s is installed and the next kernel is known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kube_proxy: Option<Contract>,
     /// Whether kubelite starts at boot (its `[Install]` symlink); null
     /// without the unit.
     pub kubelite_enabled: Option<bool>,
@@ -39,8 +46,18 @@ pub(crate) struct NextBoot {
 pub(crate) struct NextModule {
     pub name: String,
     pub state: NextState,
+    /// With `dependency-missing`: the dependency modules.dep names whose
+    /// file is not there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_dependency: Option<MissingDependency>,
     /// What loads it before kubelite at that boot.
     pub loaded_by: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct MissingDependency {
+    pub name: String,
+    pub file: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -49,6 +66,8 @@ pub(crate) enum NextState {
     Builtin,
     Loadable,
     NotFound,
+    /// In the tree, but a dependency's file is missing.
+    DependencyMissing,
     NoModuleDir,
     DeniedByCmdline,
     DisabledByInstall,
@@ -62,6 +81,7 @@ impl NextState {
             NextState::Builtin => "built in",
             NextState::Loadable => "loadable",
             NextState::NotFound => "not found",
+            NextState::DependencyMissing => "a dependency's file is missing",
             NextState::NoModuleDir => "no module directory",
             NextState::DeniedByCmdline => "denied by module_blacklist=",
             NextState::DisabledByInstall => "disabled by an install line",
@@ -87,30 +107,60 @@ pub(crate) fn next_boot(facts: &Facts, report: &Report) -> NextBoot {
         (Some(lib), Some(_)) => facts.libkmod_context_for(lib, &release),
         _ => None,
     };
+    // What is wrong with the next tree is this report's to say, not
+    // libkmod's messages on stderr.
+    if let Some(ctx) = &ctx {
+        ctx.silence();
+    }
+    let modules_dep = module_dir
+        .as_ref()
+        .and_then(|dir| facts.read_bytes(dir.join("modules.dep"), crate::input::INDEX))
+        .map(|text| String::from_utf8_lossy(&text).into_owned())
+        .unwrap_or_default();
     // MicroK8s' wrapper is read once: it serves every module.
     let wrapper = wrapper_text(facts);
     let modules: Vec<NextModule> = report
         .modules
         .iter()
         .map(|module| {
-            let state = match (&module_dir, &ctx) {
+            let (state, missing_dependency) = match (&module_dir, &ctx) {
                 // The running kernel boots again, with what it has built in.
                 _ if release == facts.release && module.state == State::Builtin => {
-                    NextState::Builtin
+                    (NextState::Builtin, None)
                 }
-                (None, _) => NextState::NoModuleDir,
-                (Some(_), None) => NextState::Unknown,
-                (Some(dir), Some(ctx)) => state(facts, ctx, dir, module, &denied),
+                (None, _) => (NextState::NoModuleDir, None),
+                (Some(_), None) => (NextState::Unknown, None),
+                (Some(dir), Some(ctx)) => state(facts, ctx, dir, &modules_dep, module, &denied),
             };
             NextModule {
                 name: module.name.clone(),
-                loaded_by: loaders(report, module, &wrapper),
+                loaded_by: loaders(report, &module.name, &module.modules_load_d, &wrapper),
                 state,
+                missing_dependency,
             }
         })
         .collect();
+    let kube_proxy = match (&report.kube_proxy, &kernel.release) {
+        (Some(now), Some(release)) => {
+            let dir = module_dir
+                .clone()
+                .unwrap_or_else(|| Path::new("/lib/modules").join(release));
+            let tree = Tree {
+                ctx: ctx.as_ref(),
+                module_dir: &dir,
+                release,
+                running: false,
+            };
+            Some(contract(facts, now.microk8s.mode, &tree, |name| {
+                let listed = modprobe_d::modules_load_d_lists(facts, name);
+                loaders(report, name, &listed, &wrapper)
+            }))
+        }
+        _ => None,
+    };
     let kubelite_enabled = report.kubelite.unit_exists.then(|| kubelite_enabled(facts));
     let mut next = NextBoot {
+        kube_proxy,
         module_dir: module_dir.map(|d| d.display().to_string()),
         kernel,
         cmdline,
@@ -131,14 +181,16 @@ pub(crate) fn next_boot(facts: &Facts, report: &Report) -> NextBoot {
     next
 }
 
-/// The module in the next kernel's tree, as libkmod reads that tree.
+/// The module in the next kernel's tree, as libkmod reads that tree, and
+/// the first dependency whose file is missing, if one is.
 fn state(
     facts: &Facts,
     ctx: &Context,
     dir: &Path,
+    modules_dep: &str,
     module: &ModuleReport,
     denied: &[String],
-) -> NextState {
+) -> (NextState, Option<MissingDependency>) {
     let resolved: Vec<(String, Option<String>)> = match ctx.lookup(&module.name) {
         Ok(list) => list
             .modules()
@@ -149,24 +201,34 @@ fn state(
     };
     let builtin = |name: &str| facts.listed_builtin(dir, name);
     if resolved.is_empty() {
-        return if builtin(&normalize_module_name(&module.name)) {
+        let state = if builtin(&normalize_module_name(&module.name)) {
             NextState::Builtin
         } else {
             NextState::NotFound
         };
+        return (state, None);
     }
     if resolved
         .iter()
         .all(|(name, path)| path.is_none() || builtin(name))
     {
-        return NextState::Builtin;
+        return (NextState::Builtin, None);
     }
     let files_there = resolved.iter().all(|(name, path)| {
         builtin(name) || path.as_deref().is_some_and(|p| Path::new(p).exists())
     });
     if !files_there {
-        NextState::NotFound
-    } else if resolved.iter().any(|(name, _)| denied.contains(name)) {
+        return (NextState::NotFound, None);
+    }
+    let missing = resolved
+        .iter()
+        .filter(|(name, _)| !builtin(name))
+        .filter_map(|(_, path)| path.as_deref())
+        .find_map(|path| missing_dependency(facts, dir, modules_dep, path));
+    if missing.is_some() {
+        return (NextState::DependencyMissing, missing);
+    }
+    let state = if resolved.iter().any(|(name, _)| denied.contains(name)) {
         NextState::DeniedByCmdline
     } else if module
         .install_lines
@@ -176,28 +238,64 @@ fn state(
         NextState::DisabledByInstall
     } else {
         NextState::Loadable
-    }
+    };
+    (state, None)
 }
 
-/// Who loads `module` before kubelite at boot: our drop-in (in effect and
-/// naming it), modules-load.d, or MicroK8s' own wrapper.
-fn loaders(report: &Report, module: &ModuleReport, wrapper: &str) -> Vec<String> {
+/// The first dependency of the module at `path` (as libkmod gives it) that
+/// the tree's modules.dep names and whose file is not there. libkmod itself
+/// drops such a dependency from the list it returns, so the line is read
+/// from the text index, which depmod writes beside the binary one.
+fn missing_dependency(
+    facts: &Facts,
+    dir: &Path,
+    modules_dep: &str,
+    path: &str,
+) -> Option<MissingDependency> {
+    let system = system_path(&facts.root, path);
+    let relative = Path::new(&system).strip_prefix(dir).ok()?.to_str()?;
+    let line = modules_dep
+        .lines()
+        .find_map(|line| line.strip_prefix(relative)?.strip_prefix(':'))?;
+    line.split_whitespace().find_map(|dependency| {
+        let file = dir.join(dependency);
+        (!facts.root.exists(&file)).then(|| MissingDependency {
+            name: module_name_of(dependency),
+            file: file.display().to_string(),
+        })
+    })
+}
+
+/// `kernel/net/ipv4/netfilter/nf_defrag_ipv4.ko.xz` → `nf_defrag_ipv4`.
+fn module_name_of(file: &str) -> String {
+    let base = Path::new(file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = base.split(".ko").next().unwrap_or(&base);
+    normalize_module_name(name)
+}
+
+/// Who loads module `name` before kubelite at boot: our drop-in (in effect
+/// and naming it), modules-load.d (where it lists it), or MicroK8s' own
+/// wrapper.
+fn loaders(report: &Report, name: &str, modules_load_d: &[Location], wrapper: &str) -> Vec<String> {
     let kubelite = &report.kubelite;
     let mut loaders = Vec::new();
     if kubelite.runs_kmod_ready
         && kubelite.masked_by.is_none()
-        && kubelite.kmod_ready_modules.contains(&module.name)
+        && kubelite.kmod_ready_modules.iter().any(|m| m == name)
     {
         loaders.push("kmod-ready (ExecStartPre= of kubelite)".to_string());
     }
-    if let Some(at) = module.modules_load_d.first() {
+    if let Some(at) = modules_load_d.first() {
         loaders.push(format!(
             "modules-load.d ({}:{})",
             at.file.display(),
             at.line
         ));
     }
-    if wrapper_loads_module(wrapper, &normalize_module_name(&module.name)) {
+    if wrapper_loads_module(wrapper, &normalize_module_name(name)) {
         loaders.push(format!("MicroK8s' wrapper ({WRAPPER})"));
     }
     loaders

@@ -4,11 +4,12 @@
 use std::path::Path;
 
 use crate::cause::container_note;
-use crate::check::kube_proxy::{KubeProxy, ModuleState};
+use crate::check::kube_proxy::{Contract, KubeProxy, ModuleState};
 use crate::check::next_boot::{NextBoot, NextState as NextStateView};
 use crate::kubelite::{Kubelite, DROP_IN, PROXY_ERROR};
 use crate::libkmod::LIBRARY;
 use crate::logging::escape_controls;
+use crate::microk8s::ProxyMode;
 use crate::system::normalize_module_name;
 
 use super::report::*;
@@ -127,7 +128,11 @@ pub fn human(report: &Report, colour: bool) -> String {
     }
     if let Some(next) = &report.next_boot {
         out.blank();
-        render_next_boot(&mut out, next);
+        let mode = report
+            .kube_proxy
+            .as_ref()
+            .map(|k| mode_name(k.microk8s.mode));
+        render_next_boot(&mut out, next, mode.as_deref());
     }
     out.blank();
     render_verdict(&mut out, &report.verdict, report.next_boot.is_some());
@@ -137,10 +142,7 @@ pub fn human(report: &Report, colour: bool) -> String {
 /// How MicroK8s runs kube-proxy, and what its mode needs.
 fn render_kube_proxy(out: &mut Out, kube_proxy: &KubeProxy) {
     let microk8s = &kube_proxy.microk8s;
-    let mode = match microk8s.mode {
-        Some(mode) => format!("{mode:?} mode",).to_lowercase(),
-        None => "a mode check does not know".to_string(),
-    };
+    let mode = mode_name(microk8s.mode);
     out.field(
         "kube-proxy",
         Tone::Plain,
@@ -153,40 +155,64 @@ fn render_kube_proxy(out: &mut Out, kube_proxy: &KubeProxy) {
         format!("its wrapper loads {}", microk8s.wrapper_loads.join(", "))
     };
     out.field("  microk8s", Tone::Plain, &format!("{version}; {loads}"));
-    for module in &kube_proxy.modules {
+    render_contract(out, "  ", &kube_proxy.contract);
+}
+
+/// "iptables mode".
+fn mode_name(mode: Option<ProxyMode>) -> String {
+    match mode {
+        Some(mode) => format!("{mode:?} mode").to_lowercase(),
+        None => "a mode check does not know".to_string(),
+    }
+}
+
+/// Each module and program of kube-proxy's contract, the kernel-version
+/// rule, and what nftables mode would have.
+fn render_contract(out: &mut Out, indent: &str, contract: &Contract) {
+    for module in &contract.modules {
         let tone = match (module.needed, module.state) {
-            ("loaded", state) if !state.in_kernel() => Tone::Bad,
+            ("loaded", state) if !state.in_kernel() && module.loaded_by.is_empty() => Tone::Bad,
             (_, ModuleState::Missing) => Tone::Warn,
             _ => Tone::Plain,
         };
-        let note = if module.needed == "loaded" {
-            " (needed loaded at start)"
-        } else {
-            ""
+        let note = match (module.needed, module.loaded_by.is_empty()) {
+            ("loaded", true) => " (needed loaded at start)".to_string(),
+            ("loaded", false) => format!(", loaded by {}", module.loaded_by.join(", ")),
+            _ => String::new(),
         };
         out.field(
-            &format!("  {}", module.name),
+            &format!("{indent}{}", module.name),
             tone,
             &format!("{}{note}", module.state.as_str()),
         );
     }
-    for program in &kube_proxy.programs {
-        match &program.path {
-            Some(path) => out.field(&format!("  {}", program.name), Tone::Plain, path),
-            None => out.field(&format!("  {}", program.name), Tone::Bad, "not installed"),
+    for program in &contract.programs {
+        let label = format!("{indent}{}", program.name);
+        match (&program.path, program.unusable(), &program.version) {
+            (None, _, _) => out.field(&label, Tone::Bad, "not installed"),
+            (Some(_), Some(why), _) => out.field(&label, Tone::Bad, &why),
+            (Some(path), None, Some(version)) => {
+                out.field(&label, Tone::Plain, &format!("{path}, version {version}"))
+            }
+            (Some(path), None, None) => out.field(&label, Tone::Plain, path),
         }
     }
-    if kube_proxy.kernel_new_enough == Some(false) {
+    if contract.kernel_new_enough == Some(false) {
         out.field(
-            "  kernel",
+            &format!("{indent}kernel"),
             Tone::Bad,
             "older than 5.13, which nftables mode needs",
         );
     }
-    if let Some(instead) = &kube_proxy.nftables_instead {
-        let nft = instead.nft.as_deref().unwrap_or("nft not installed");
+    if let Some(instead) = &contract.nftables_instead {
+        let nft = match (&instead.nft, &instead.nft_unusable, &instead.nft_version) {
+            (None, _, _) => "nft not installed".to_string(),
+            (Some(_), Some(why), _) => why.clone(),
+            (Some(path), None, Some(version)) => format!("{path}, version {version}"),
+            (Some(path), None, None) => path.clone(),
+        };
         out.field(
-            "  nftables",
+            &format!("{indent}nftables"),
             Tone::Plain,
             &format!("nf_tables {}; {nft}", instead.nf_tables.as_str()),
         );
@@ -194,7 +220,7 @@ fn render_kube_proxy(out: &mut Out, kube_proxy: &KubeProxy) {
 }
 
 /// The `--next-boot` paragraph: the kernel, from where, and each module.
-fn render_next_boot(out: &mut Out, next: &NextBoot) {
+fn render_next_boot(out: &mut Out, next: &NextBoot, kube_proxy_mode: Option<&str>) {
     let kernel = &next.kernel;
     let (release, tone) = match &kernel.release {
         Some(release) => (release.as_str(), Tone::Plain),
@@ -231,13 +257,26 @@ fn render_next_boot(out: &mut Out, next: &NextBoot) {
             (NextStateView::Loadable, false) => {
                 format!(", loaded by {}", module.loaded_by.join(", "))
             }
-            _ => String::new(),
+            _ => match &module.missing_dependency {
+                Some(dependency) => format!(": {} ({})", dependency.name, dependency.file),
+                None => String::new(),
+            },
         };
         out.field(
             &format!("  {}", module.name),
             tone,
             &format!("{}{by}", module.state.as_str()),
         );
+    }
+    // A mode check does not know has no contract to show.
+    let contract = next.kube_proxy.as_ref().filter(|c| !c.modules.is_empty());
+    if let (Some(contract), Some(mode)) = (contract, kube_proxy_mode) {
+        out.field(
+            "  kube-proxy",
+            Tone::Plain,
+            &format!("{mode}, on this kernel:"),
+        );
+        render_contract(out, "    ", contract);
     }
     if let Some(enabled) = next.kubelite_enabled {
         let (text, tone) = if enabled {

@@ -24,7 +24,8 @@ use crate::system::Facts;
 pub use env::{environment_file, Env};
 use exec::not_executable;
 pub use exec::{parse_exec, parse_exec_line, ExecCommand, KmodReady, LineError};
-use systemd::{exec_start_pre_exact, last_proxy_error, parse_show, run_bounded, Show};
+pub(crate) use systemd::run_bounded;
+use systemd::{exec_start_pre_exact, last_proxy_error, parse_show, Show};
 
 pub(crate) const UNIT: &str = "snap.microk8s.daemon-kubelite.service";
 /// Where the kmod-ready package installs its drop-in.

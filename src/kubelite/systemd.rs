@@ -180,10 +180,10 @@ pub(super) fn last_proxy_error() -> Result<Option<String>, String> {
         .map(str::to_string))
 }
 
-/// Runs `program` (found on PATH) with `args`, without a shell, its stdin
+/// Runs `program` (a path, or a name found on PATH) with `args`, without a shell, its stdin
 /// closed, killed after [`COMMAND_TIMEOUT`]. Returns its stdout and stderr
 /// when it succeeds, else a one-line reason.
-pub(super) fn run_bounded(program: &str, args: &[&str]) -> Result<(String, String), String> {
+pub(crate) fn run_bounded(program: &str, args: &[&str]) -> Result<(String, String), String> {
     run_within(COMMAND_TIMEOUT, program, args)
 }
 

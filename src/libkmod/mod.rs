@@ -195,6 +195,14 @@ impl Drop for Context<'_> {
 }
 
 impl<'l> Context<'l> {
+    /// Passes on none of libkmod's messages about this context's tree (a
+    /// dependency file it cannot open): the caller reports them itself.
+    pub fn silence(&self) {
+        // SAFETY: the context is live; no priority is at or below 0 but
+        // LOG_EMERG, which libkmod never uses.
+        unsafe { (self.lib.api.kmod_set_log_priority)(self.ptr, 0) };
+    }
+
     /// Resolves a name or alias as modprobe does; an unknown name gives an
     /// empty list. Errors are negative errno values.
     pub fn lookup(&self, name: &str) -> Result<ModuleList<'_, 'l>, i32> {

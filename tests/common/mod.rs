@@ -20,6 +20,9 @@ pub const NO_MODULE_SUPPORT: &str = "no-module-support";
 pub const REFUSE: &str = "refuse";
 /// Run without CAP_SYS_MODULE in the bounding set.
 pub const DROP_CAP_SYS_MODULE: &str = "drop-cap-sys-module";
+/// Files of the root (one a line) deleted once depmod has indexed the
+/// trees: a module file gone after its index was built.
+pub const REMOVED_AFTER_DEPMOD: &str = "removed-after-depmod";
 
 /// The directory of a case that stands for `/`.
 pub const ROOT_DIR: &str = "root";
@@ -51,7 +54,7 @@ pub const LOAD_CASES: Suite = Suite {
 pub const CHECK_CASES: Suite = Suite {
     dir: concat!(env!("CARGO_MANIFEST_DIR"), "/tests/check-fixtures"),
     goldens: &[STATUS, "expected.txt", "expected.json", "expected.npd"],
-    markers: &[NO_MODULE_SUPPORT],
+    markers: &[NO_MODULE_SUPPORT, REMOVED_AFTER_DEPMOD],
 };
 
 /// Every suite, for the tests that look at all their cases or markers.
@@ -257,6 +260,13 @@ impl FixtureRoot {
             root.add_module_support();
         }
         root.depmod();
+        if suite.markers.contains(&REMOVED_AFTER_DEPMOD) {
+            let removed = suite.marker(&dir, REMOVED_AFTER_DEPMOD).unwrap_or_default();
+            for file in removed.lines().filter(|l| !l.is_empty()) {
+                fs::remove_file(root.path.join(file))
+                    .unwrap_or_else(|err| panic!("{REMOVED_AFTER_DEPMOD}: {file}: {err}"));
+            }
+        }
         root
     }
 
