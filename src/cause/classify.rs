@@ -311,7 +311,7 @@ pub fn next_boot_cause(next: &NextBoot, report: &Report) -> Option<Failure> {
                     command: line.map(|l| l.command.clone()).unwrap_or_default(),
                 }
             }
-            NextState::Loadable if module.loaded_by.is_empty() => Cause::NothingLoadsAtBoot,
+            NextState::Loadable if module.loaded_by.is_empty() => nothing_loads_at_boot(report),
             NextState::Loadable | NextState::Builtin => continue,
         };
         return Some(Failure::new(&module.name, cause));
@@ -322,6 +322,24 @@ pub fn next_boot_cause(next: &NextBoot, report: &Report) -> Option<Failure> {
         }
     }
     (next.kubelite_enabled == Some(false)).then(|| Failure::of_all(&names, Cause::KubeliteDisabled))
+}
+
+/// Why nothing will load a module at the next boot: our drop-in there but
+/// masked or reset by an override (whose removal is the fix), else nothing
+/// of ours at all.
+fn nothing_loads_at_boot(report: &Report) -> Cause {
+    let kubelite = &report.kubelite;
+    if !kubelite.unit_exists {
+        return Cause::NothingLoadsAtBoot;
+    }
+    match (&kubelite.masked_by, &kubelite.reset_by) {
+        (Some(file), _) if !kubelite.runs_kmod_ready => Cause::DropInMasked { file: file.clone() },
+        (_, Some(file)) => Cause::KubeliteOverrideReset {
+            file: file.clone(),
+            unit: kubelite.unit.to_string(),
+        },
+        _ => Cause::NothingLoadsAtBoot,
+    }
 }
 
 /// Why kube-proxy, in the mode MicroK8s runs it, would not start for want
