@@ -53,6 +53,14 @@ pub(crate) enum NextState {
     Unknown,
 }
 
+impl NextModule {
+    /// Ready at that boot: built in, or loadable and loaded before kubelite.
+    pub fn is_ready(&self) -> bool {
+        self.state == NextState::Builtin
+            || (self.state == NextState::Loadable && !self.loaded_by.is_empty())
+    }
+}
+
 impl NextState {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -179,10 +187,7 @@ fn state(
 fn loaders(report: &Report, module: &ModuleReport, wrapper: &str) -> Vec<String> {
     let kubelite = &report.kubelite;
     let mut loaders = Vec::new();
-    if kubelite.runs_kmod_ready
-        && kubelite.masked_by.is_none()
-        && kubelite.kmod_ready_modules.contains(&module.name)
-    {
+    if kubelite.drop_in_runs() && kubelite.kmod_ready_modules.contains(&module.name) {
         loaders.push("kmod-ready (ExecStartPre= of kubelite)".to_string());
     }
     if let Some(at) = module.modules_load_d.first() {
