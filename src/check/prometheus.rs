@@ -132,8 +132,13 @@ pub fn escape_label_value(value: &str) -> String {
 pub fn write_textfile(dir: &Path, text: &str) -> Result<PathBuf, String> {
     let target = dir.join(TEXTFILE);
     if !dir.is_dir() {
+        let what = if dir.exists() {
+            "not a directory"
+        } else {
+            "no such directory"
+        };
         return Err(format!(
-            "--textfile-dir {}: no such directory: create it, or give the directory \
+            "--textfile-dir {}: {what}: create it, or give the directory \
              node_exporter reads (its --collector.textfile.directory)",
             dir.display()
         ));
