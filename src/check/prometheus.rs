@@ -4,8 +4,8 @@
 //!
 //! Nothing is judged here: each value is a verdict the report already holds.
 //! The metric names and labels are listed once for readers, in
-//! kmod-ready-check(8), METRICS; tests/docs.rs compares that list with
-//! [`METRICS`].
+//! kmod-ready-check(8), METRICS; tests/docs.rs compares that list with what
+//! `--prometheus` prints over every check fixture.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -22,8 +22,8 @@ pub const TEXTFILE: &str = "kmod-ready.prom";
 
 /// Each metric: name, help text. One label `boot` ("current" or "next")
 /// rather than a metric per boot: the same question asked of two boots, so
-/// that `min without (boot)` is the node's whole verdict and one alert rule
-/// covers both.
+/// that `min without (boot, kernel)` is the node's whole verdict and one
+/// alert rule covers both.
 pub const METRICS: [(&str, &str); 3] = [
     (
         "kmod_ready_ready",
