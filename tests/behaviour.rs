@@ -215,7 +215,17 @@ fn check_help_lists_only_its_own_options() {
         .map(str::trim_start)
         .filter(|line| line.starts_with('-'))
         .collect();
-    assert_eq!(options, ["--json", "--next-boot", "-h, --help"], "{help}");
+    assert_eq!(
+        options,
+        [
+            "--json",
+            "--prometheus",
+            "--textfile-dir <DIR>",
+            "--next-boot",
+            "-h, --help"
+        ],
+        "{help}"
+    );
 }
 
 #[test]
