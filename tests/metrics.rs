@@ -298,3 +298,34 @@ fn node_exporter_serves_our_series() {
         );
     }
 }
+
+/// A directory it may not write (here: root's, written by the user
+/// nobody, as root without capabilities writes another user's): status 74
+/// and one line naming the directory and the fix.
+#[test]
+fn a_directory_it_may_not_write_is_an_error_naming_the_fix() {
+    let root = FixtureRoot::from_cases(&CHECK_CASES, READY);
+    let dir = TextfileDir::new("not-writable");
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .args(common::kmod_ready_argv())
+        .args(["check", "--prometheus", "--textfile-dir"])
+        .arg(&dir.0)
+        .env("KMOD_READY_ROOT", &root.path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(74), "{}", common::stderr(&out));
+    let stderr = common::stderr(&out);
+    assert!(
+        stderr.starts_with(&format!(
+            "kmod-ready: --textfile-dir {0}: cannot write {0}/.kmod-ready.prom.",
+            dir.0.display()
+        )) && stderr.ends_with(
+            ": Permission denied (os error 13): run it as root, into a directory root owns \
+                 (kmod-ready-metrics.service has no capability to write others'), listed in the \
+                 service's ReadWritePaths= (see kmod-ready-check(8), METRICS)\n"
+        ),
+        "{stderr}"
+    );
+    assert!(dir.names().is_empty());
+}

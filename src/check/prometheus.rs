@@ -183,13 +183,13 @@ fn write_synced(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 fn write_fix(err: &std::io::Error) -> &'static str {
-    use std::io::ErrorKind;
-    match err.kind() {
-        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
-            "run it as root; under kmod-ready-metrics.service the directory must also be \
-             in ReadWritePaths= (see kmod-ready-check(8), METRICS)"
-        }
-        _ => "free space or fix the directory, then run it again",
+    let read_only = err.raw_os_error() == Some(nix::errno::Errno::EROFS as i32);
+    if err.kind() == std::io::ErrorKind::PermissionDenied || read_only {
+        "run it as root, into a directory root owns (kmod-ready-metrics.service has no \
+         capability to write others'), listed in the service's ReadWritePaths= (see \
+         kmod-ready-check(8), METRICS)"
+    } else {
+        "free space or fix the directory, then run it again"
     }
 }
 
