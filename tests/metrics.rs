@@ -137,6 +137,19 @@ fn a_reader_never_sees_a_partial_file() {
     assert_eq!(dir.names(), ["kmod-ready.prom"]);
 }
 
+/// The text format allows each series once: a module named twice is one.
+#[test]
+fn a_module_named_twice_is_one_series() {
+    let root = FixtureRoot::from_cases(&CHECK_CASES, READY);
+    let out = root
+        .check_command(&["--prometheus", "nf_conntrack", "nf_conntrack"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    // The case checks nf_conntrack, the one module of its drop-in.
+    assert_eq!(String::from_utf8_lossy(&out.stdout), golden(READY));
+}
+
 /// One line on stderr naming the path and the fix, status 74, nothing left
 /// behind.
 #[test]
@@ -269,34 +282,35 @@ fn node_exporter_serves_our_series() {
     for case in [READY, NEXT_BOOT_NOT_READY, NOT_READY] {
         let root = FixtureRoot::from_cases(&CHECK_CASES, case);
         write_metrics(&root, case, &dir.0);
-        let metrics = exporter.scrape();
-        let served: Vec<&str> = metrics.lines().collect();
-        let ours: Vec<String> = golden(case)
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .map(str::to_string)
-            .collect();
-        assert!(ours.len() >= 5, "{case}: {ours:?}");
-        for series in &ours {
-            assert!(
-                served.contains(&series.as_str()),
-                "{case}: node_exporter does not serve {series:?}:\n{metrics}"
-            );
-        }
+        assert_serves(case, &exporter.scrape(), &golden(case));
+    }
+}
+
+/// node_exporter's page `metrics` serves every series of `expected` (a
+/// golden file) and no other of ours, and it read the file without error.
+fn assert_serves(case: &str, metrics: &str, expected: &str) {
+    let served: Vec<&str> = metrics.lines().collect();
+    let ours: Vec<&str> = expected.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(ours.len() >= 5, "{case}: {ours:?}");
+    for series in &ours {
         assert!(
-            served.contains(&"node_textfile_scrape_error 0"),
-            "{case}: node_exporter could not read the file:\n{metrics}"
-        );
-        let kmod_ready_series = served
-            .iter()
-            .filter(|l| l.starts_with("kmod_ready_"))
-            .count();
-        assert_eq!(
-            kmod_ready_series,
-            ours.len(),
-            "{case}: only ours, once:\n{metrics}"
+            served.contains(series),
+            "{case}: node_exporter does not serve {series:?}:\n{metrics}"
         );
     }
+    assert!(
+        served.contains(&"node_textfile_scrape_error 0"),
+        "{case}: node_exporter could not read the file:\n{metrics}"
+    );
+    let kmod_ready_series = served
+        .iter()
+        .filter(|l| l.starts_with("kmod_ready_"))
+        .count();
+    assert_eq!(
+        kmod_ready_series,
+        ours.len(),
+        "{case}: only ours, once:\n{metrics}"
+    );
 }
 
 /// A directory it may not write (here: root's, written by the user

@@ -7,6 +7,7 @@
 //! kmod-ready-check(8), METRICS; tests/docs.rs compares that list with what
 //! `--prometheus` prints over every check fixture.
 
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
@@ -70,7 +71,11 @@ pub fn render(report: &Report) -> String {
     }
 
     header(&mut text, module_ready, module_help);
-    for module in &report.modules {
+    // A module named twice (on the command line or in the drop-in) is one
+    // series: the text format allows each series once (Prometheus' own
+    // parser refuses a repeat; node_exporter 1.5 keeps one silently).
+    let mut seen = HashSet::new();
+    for module in report.modules.iter().filter(|m| seen.insert(&m.name)) {
         let labels = [
             ("boot", "current"),
             ("kernel", current),
@@ -78,7 +83,9 @@ pub fn render(report: &Report) -> String {
         ];
         series(&mut text, module_ready, &labels, module.state.is_ready());
     }
-    for module in next.iter().flat_map(|n| &n.modules) {
+    let mut seen = HashSet::new();
+    let next_modules = next.iter().flat_map(|n| &n.modules);
+    for module in next_modules.filter(|m| seen.insert(&m.name)) {
         let labels = [
             ("boot", "next"),
             ("kernel", next_release),
