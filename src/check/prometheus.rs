@@ -72,8 +72,8 @@ pub fn render(report: &Report) -> String {
 
     header(&mut text, module_ready, module_help);
     // A module named twice (on the command line or in the drop-in) is one
-    // series: the text format allows each series once (Prometheus' own
-    // parser refuses a repeat; node_exporter 1.5 keeps one silently).
+    // series: the text format allows each series once (node_exporter 1.5
+    // kept one of a repeat silently; another reader may refuse the file).
     let mut seen = HashSet::new();
     for module in report.modules.iter().filter(|m| seen.insert(&m.name)) {
         let labels = [
