@@ -6,10 +6,11 @@
 # BINARY is required: it is the file cargo built for the architecture being
 # packaged (cargo puts cross builds under target/TRIPLE/release/), and a
 # default could install a stale one. Installs the binary, the drop-in for
-# MicroK8s's kubelite unit, the journal catalog (what `journalctl -x` shows
-# below our entries), the man pages (built with lowdown, not compressed:
-# packaging tools compress man pages their own way) and the configuration
-# for node-problem-detector (docs/fleet.md), usable as it is.
+# MicroK8s's kubelite unit, the metrics service and timer, the journal
+# catalog (what `journalctl -x` shows below our entries), the man pages
+# (built with lowdown, not compressed: packaging tools compress man pages
+# their own way) and the configuration for node-problem-detector
+# (docs/fleet.md), usable as it is.
 
 prefix ?= /usr
 sbindir ?= $(prefix)/sbin
@@ -21,6 +22,8 @@ datadir ?= $(prefix)/share
 builddir ?= target/man
 
 kubelite_dropin = snap.microk8s.daemon-kubelite.service.d/50-kmod-ready.conf
+# check --prometheus run by a timer, for node_exporter (kmod-ready-check(8)).
+metrics_units = kmod-ready-metrics.service kmod-ready-metrics.timer
 
 .PHONY: all man install
 
@@ -39,6 +42,7 @@ install: man
 	@test -f "$(BINARY)" || { echo 'make install: BINARY=$(BINARY) does not exist: build it with cargo first' >&2; exit 2; }
 	install -D -m 0755 $(BINARY) $(DESTDIR)$(sbindir)/kmod-ready
 	install -D -m 0644 systemd/$(kubelite_dropin) $(DESTDIR)$(systemdsystemunitdir)/$(kubelite_dropin)
+	install -m 0644 $(addprefix systemd/,$(metrics_units)) $(DESTDIR)$(systemdsystemunitdir)/
 	install -D -m 0644 systemd/kmod-ready.catalog $(DESTDIR)$(catalogdir)/kmod-ready.catalog
 	install -D -m 0644 docs/node-problem-detector.json $(DESTDIR)$(datadir)/kmod-ready/node-problem-detector.json
 	install -d -m 0755 $(DESTDIR)$(mandir)/man8

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The pieces every script of kmod-ready shares (tests/run-all, tests/*/run,
-# tests/fuzz, packaging/build-packages; tests/bench/run through bash),
+# tests/fuzz, tests/get-node-exporter, packaging/build-packages;
+# tests/bench/run through bash),
 # sourced by each:   . "$(dirname "$0")/../scripts/lib.sh"   (from the script)
 # It lives at the top of the checkout because tests and packaging both use
 # it. It sets `top`, the checkout's absolute path, and `script_name`, the

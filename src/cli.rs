@@ -78,13 +78,21 @@ pub(crate) struct CheckArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Print Prometheus metrics (kmod-ready-check(8), METRICS) instead of text; implies --next-boot
+    #[arg(long, conflicts_with = "json")]
+    pub prometheus: bool,
+
+    /// Write the metrics to DIR/kmod-ready.prom (atomically) for node_exporter's textfile collector
+    #[arg(long, value_name = "DIR", requires = "prometheus")]
+    pub textfile_dir: Option<PathBuf>,
+
     /// Also judge the next boot: the kernel and command line the boot loader will use
     #[arg(long)]
     pub next_boot: bool,
 
     /// Print one line of at most 80 bytes for node-problem-detector (with --next-boot: about
     /// the next boot alone)
-    #[arg(long, conflicts_with = "json")]
+    #[arg(long, conflicts_with_all = ["json", "prometheus"])]
     pub npd: bool,
 
     /// Modules (or aliases) to check [default: those of the kubelite drop-in, else nf_conntrack]

@@ -234,7 +234,14 @@ fn check_help_lists_only_its_own_options() {
         .collect();
     assert_eq!(
         options,
-        ["--json", "--next-boot", "--npd", "-h, --help"],
+        [
+            "--json",
+            "--prometheus",
+            "--textfile-dir <DIR>",
+            "--next-boot",
+            "--npd",
+            "-h, --help"
+        ],
         "{help}"
     );
 }

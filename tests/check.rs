@@ -45,17 +45,35 @@ fn run_case(case: &str) -> Result<(), String> {
     let text = common::normalise(&String::from_utf8_lossy(&human.stdout), &root.path);
     let json = check(&root, &[&["--json"], &args[..]].concat());
     let json_text = common::normalise(&String::from_utf8_lossy(&json.stdout), &root.path);
+    // --prometheus judges the next boot too: its status is that of
+    // --next-boot, which is the case's own when it asks for the next boot.
+    let prom = check(&root, &[&["--prometheus"], &args[..]].concat());
+    let prom_text = common::normalise(&String::from_utf8_lossy(&prom.stdout), &root.path);
+    let next_boot = if args.contains(&"--next-boot") {
+        check(&root, &args)
+    } else {
+        check(&root, &[&["--next-boot"], &args[..]].concat())
+    };
     let mut errors = report_shape(&human, &text);
     if json.status.code() != human.status.code() {
         errors.push(format!("--json exits {:?}", json.status.code()));
     }
     let (npd_text, npd_errors) = npd_lines(&root, &args);
     errors.extend(npd_errors);
+    if prom.status.code() != next_boot.status.code() || !prom.stderr.is_empty() {
+        errors.push(format!(
+            "--prometheus exits {:?} (--next-boot: {:?}); stderr: {}",
+            prom.status.code(),
+            next_boot.status.code(),
+            common::stderr(&prom)
+        ));
+    }
     let goldens = [
         common::golden_status(&dir, human.status.code()),
         common::golden(&dir, "expected.txt", &text),
         common::golden(&dir, "expected.json", &json_text),
         common::golden(&dir, "expected.npd", &npd_text),
+        common::golden(&dir, "expected.prom", &prom_text),
     ];
     errors.extend(goldens.into_iter().filter_map(Result::err));
     if errors.is_empty() {

@@ -2,7 +2,8 @@
 //! schema in kmod-ready-check(8) agree (every key the program emits, run on
 //! every check-fixtures case, is documented, and every key documented is
 //! emitted), the command lines they show are ones the program takes, and the
-//! README stays short, and tests/README.md names exactly the marker files
+//! README stays short, the metrics of `check --prometheus` are those
+//! kmod-ready-check(8) lists, and tests/README.md names exactly the marker files
 //! the test harness reads. The exit-status table is checked beside its
 //! source, in src/status/tests.rs.
 
@@ -121,6 +122,100 @@ fn check_json_keys_are_the_documented_ones() {
         "kmod-ready-check(8) JSON: undocumented keys {undocumented:?}, documented but never emitted {never_emitted:?}"
     );
     assert!(emitted.len() > 30, "keys went missing: {emitted:?}");
+}
+
+/// Each metric `check --prometheus` prints over every fixture case, with
+/// its label names: `kmod_ready_ready: boot, kernel`.
+fn emitted_metrics() -> BTreeSet<String> {
+    let mut metrics = BTreeSet::new();
+    for case in CHECK_CASES.case_names() {
+        let text = std::fs::read_to_string(CHECK_CASES.case_dir(&case).join("expected.prom"))
+            .unwrap_or_else(|err| panic!("{case}/expected.prom: {err}"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let series = line.rsplit_once(' ').map_or(line, |(series, _)| series);
+            let (name, labels) = series.split_once('{').unwrap_or((series, "}"));
+            let labels: Vec<&str> = labels
+                .trim_end_matches('}')
+                .split(',')
+                .filter_map(|pair| pair.split_once('=').map(|(label, _)| label))
+                .collect();
+            metrics.insert(if labels.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name}: {}", labels.join(", "))
+            });
+        }
+    }
+    metrics
+}
+
+/// The METRICS section of kmod-ready-check(8).
+fn metrics_section() -> String {
+    let page = std::fs::read_to_string(MAN_PAGE).unwrap();
+    let (_, section) = page.split_once("\n# METRICS\n").expect("a METRICS section");
+    section.split("\n# ").next().unwrap().to_string()
+}
+
+/// Each metric the METRICS section documents: a definition-list term
+/// `**NAME**: *label*, *label*`.
+fn documented_metrics() -> BTreeSet<String> {
+    let section = metrics_section();
+    let lines: Vec<&str> = section.lines().collect();
+    lines
+        .windows(2)
+        .filter(|pair| pair[1].starts_with(":   "))
+        .filter_map(|pair| pair[0].strip_prefix("**kmod_ready_"))
+        .map(|term| format!("kmod_ready_{}", term.replace('*', "")))
+        .collect()
+}
+
+/// The expected.prom golden files hold what the binary prints (tests/check.rs
+/// compares them), so they stand for it here.
+#[test]
+fn metrics_are_the_documented_ones() {
+    let (emitted, documented) = (emitted_metrics(), documented_metrics());
+    assert_eq!(
+        emitted, documented,
+        "kmod-ready-check(8) METRICS (right) against what check --prometheus prints (left)"
+    );
+    // Every metric is declared (# HELP) whatever the case, a ready one too.
+    let ready =
+        std::fs::read_to_string(CHECK_CASES.case_dir("ready").join("expected.prom")).unwrap();
+    let declared: BTreeSet<&str> = ready
+        .lines()
+        .filter_map(|l| l.strip_prefix("# HELP ")?.split(' ').next())
+        .collect();
+    let names: BTreeSet<&str> = emitted
+        .iter()
+        .map(|m| m.split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        names, declared,
+        "metric names against the HELP lines printed"
+    );
+}
+
+/// The series shown in METRICS are a fixture's, without its comments.
+#[test]
+fn metrics_example_is_the_fixture_output() {
+    let section = metrics_section();
+    let (_, after) = section
+        .split_once("(*tests/check-fixtures/")
+        .expect("METRICS names the fixture of its example");
+    let case = after.split('*').next().unwrap();
+    let shown: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("    kmod_ready_"))
+        .collect();
+    let golden = std::fs::read_to_string(CHECK_CASES.case_dir(case).join("expected.prom")).unwrap();
+    let series: Vec<&str> = golden
+        .lines()
+        .filter_map(|l| l.strip_prefix("kmod_ready_"))
+        .collect();
+    assert_eq!(
+        shown, series,
+        "kmod-ready-check(8) METRICS example against {case}/expected.prom"
+    );
 }
 
 /// The README is the short version; the long parts are the man pages and

@@ -10,13 +10,14 @@ use std::process::{Command, Output};
 const TOP: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Each script, the name its messages start with, and an argument it rejects.
-const SCRIPTS: [(&str, &str, &str); 6] = [
+const SCRIPTS: [(&str, &str, &str); 7] = [
     ("tests/run-all", "run-all", "--bogus"),
     ("tests/fuzz", "fuzz", "--bogus"),
     ("tests/packaging/run", "packaging", "--bogus"),
     ("tests/compat/run", "compat", "bogus"),
     ("tests/e2e/run", "e2e", "--bogus"),
     ("packaging/build-packages", "build-packages", "--bogus"),
+    ("tests/get-node-exporter", "get-node-exporter", "--bogus"),
 ];
 
 /// Runs SCRIPT with ENV and none of the variables a caller of the tests may

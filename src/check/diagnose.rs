@@ -19,6 +19,7 @@ pub fn verdict(report: &Report, facts: &Facts) -> Verdict {
         .or_else(|| kube_proxy_cause(report, facts));
     let mut verdict = Verdict {
         ready: failure.is_none(),
+        ready_now: failure.is_none(),
         warnings: warnings(report, failure.as_ref()),
         ..Verdict::default()
     };

@@ -10,6 +10,10 @@
 //! Exit status: 0 ready, 1 not ready, 64 usage, 66 (`--npd` only) system
 //! unreadable, 74 output error.
 //!
+//! `check --prometheus` prints the same verdicts as metrics for
+//! node_exporter ([`prometheus`]), or writes them into its textfile
+//! directory with `--textfile-dir`.
+//!
 //! `check --json` prints one object, versioned by its `schema` field. Its
 //! fields and the module states are documented once, in
 //! kmod-ready-check(8) (packaging/man/kmod-ready-check.8.md); tests/docs.rs
@@ -25,6 +29,7 @@ mod diagnose;
 pub(crate) mod kube_proxy;
 pub(crate) mod next_boot;
 mod npd;
+pub(crate) mod prometheus;
 mod render;
 pub(crate) mod report;
 
@@ -43,7 +48,9 @@ pub fn run(args: &CheckArgs, root: Root) -> Status {
     // libkmod's own complaints (a modprobe.d line it rejects) go to stderr
     // through our logger, escaped, as they do when loading: never raw.
     logging::init(LogTarget::Stderr, -1);
-    let report = collect(&args.modules, args.next_boot, root);
+    // The metrics cover the next boot too: a node that will not come back
+    // is what a fleet most needs to see before it reboots.
+    let report = collect(&args.modules, args.next_boot || args.prometheus, root);
     if args.npd {
         let (line, status) = npd::verdict(&report, args.next_boot);
         return match write_stdout(&format!("{line}\n")) {
@@ -53,10 +60,19 @@ pub fn run(args: &CheckArgs, root: Root) -> Status {
     }
     let text = if args.json {
         render::json(&report)
+    } else if args.prometheus {
+        prometheus::render(&report)
     } else {
         render::human(&report, use_colour())
     };
-    if let Err(err) = write_stdout(&text) {
+    if let Some(dir) = &args.textfile_dir {
+        // Written whatever the verdict: a node that is not ready is when
+        // the metrics matter.
+        if let Err(reason) = prometheus::write_textfile(dir, &text) {
+            logging::print_line(&format!("{}: {reason}", logging::IDENTIFIER));
+            return Status::OutputFailed;
+        }
+    } else if let Err(err) = write_stdout(&text) {
         return output_failed("the report", &err);
     }
     if report.verdict.ready {

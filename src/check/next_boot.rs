@@ -75,6 +75,14 @@ pub(crate) enum NextState {
     Unknown,
 }
 
+impl NextModule {
+    /// Ready at that boot: built in, or loadable and loaded before kubelite.
+    pub fn is_ready(&self) -> bool {
+        self.state == NextState::Builtin
+            || (self.state == NextState::Loadable && !self.loaded_by.is_empty())
+    }
+}
+
 impl NextState {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -282,10 +290,7 @@ fn module_name_of(file: &str) -> String {
 fn loaders(report: &Report, name: &str, modules_load_d: &[Location], wrapper: &str) -> Vec<String> {
     let kubelite = &report.kubelite;
     let mut loaders = Vec::new();
-    if kubelite.runs_kmod_ready
-        && kubelite.masked_by.is_none()
-        && kubelite.kmod_ready_modules.iter().any(|m| m == name)
-    {
+    if kubelite.drop_in_runs() && kubelite.kmod_ready_modules.iter().any(|m| m == name) {
         loaders.push("kmod-ready (ExecStartPre= of kubelite)".to_string());
     }
     if let Some(at) = modules_load_d.first() {

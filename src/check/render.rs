@@ -249,9 +249,11 @@ fn render_next_boot(out: &mut Out, next: &NextBoot, kube_proxy_mode: Option<&str
         None => out.field("  module dir", Tone::Bad, "none"),
     }
     for module in &next.modules {
-        let ready = matches!(module.state, NextStateView::Builtin)
-            || (matches!(module.state, NextStateView::Loadable) && !module.loaded_by.is_empty());
-        let tone = if ready { Tone::Good } else { Tone::Bad };
+        let tone = if module.is_ready() {
+            Tone::Good
+        } else {
+            Tone::Bad
+        };
         let by = match (module.state, module.loaded_by.is_empty()) {
             (NextStateView::Loadable, true) => ", and nothing loads it before kubelite".to_string(),
             (NextStateView::Loadable, false) => {

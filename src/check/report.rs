@@ -126,6 +126,9 @@ pub struct ModuleReport {
 #[derive(Debug, Default, Serialize)]
 pub struct Verdict {
     pub ready: bool,
+    /// Whether the node is ready now, whatever the next boot holds.
+    #[serde(skip)]
+    pub ready_now: bool,
     /// With `--next-boot`, when it is not ready: "now", "next boot", or
     /// "now and next boot".
     #[serde(skip_serializing_if = "Option::is_none")]

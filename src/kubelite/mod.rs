@@ -133,6 +133,12 @@ pub(crate) struct WaitFor {
 }
 
 impl Kubelite {
+    /// Whether kubelite's start runs kmod-ready: a command of its
+    /// `ExecStartPre=` does, and no file masks our drop-in.
+    pub fn drop_in_runs(&self) -> bool {
+        self.unit_exists && self.runs_kmod_ready && self.masked_by.is_none()
+    }
+
     pub fn read(facts: &Facts) -> Kubelite {
         let root = &facts.root;
         let mut kubelite = Kubelite {

@@ -53,7 +53,13 @@ pub const LOAD_CASES: Suite = Suite {
 /// for the markers that stand in for a kernel refusing a module.
 pub const CHECK_CASES: Suite = Suite {
     dir: concat!(env!("CARGO_MANIFEST_DIR"), "/tests/check-fixtures"),
-    goldens: &[STATUS, "expected.txt", "expected.json", "expected.npd"],
+    goldens: &[
+        STATUS,
+        "expected.txt",
+        "expected.json",
+        "expected.npd",
+        "expected.prom",
+    ],
     markers: &[NO_MODULE_SUPPORT, REMOVED_AFTER_DEPMOD],
 };
 
