@@ -326,14 +326,15 @@ pub fn next_boot_cause(next: &NextBoot, report: &Report) -> Option<Failure> {
 
 /// Why nothing will load a module at the next boot: our drop-in there but
 /// masked or reset by an override (whose removal is the fix), else nothing
-/// of ours at all.
+/// of ours at all. A mask counts even while systemd still runs our command:
+/// it was made after the last daemon-reload, and the boot reloads.
 fn nothing_loads_at_boot(report: &Report) -> Cause {
     let kubelite = &report.kubelite;
     if !kubelite.unit_exists {
         return Cause::NothingLoadsAtBoot;
     }
     match (&kubelite.masked_by, &kubelite.reset_by) {
-        (Some(file), _) if !kubelite.runs_kmod_ready => Cause::DropInMasked { file: file.clone() },
+        (Some(file), _) => Cause::DropInMasked { file: file.clone() },
         (_, Some(file)) => Cause::KubeliteOverrideReset {
             file: file.clone(),
             unit: kubelite.unit.to_string(),
