@@ -368,3 +368,33 @@ fn npd_errors_never_read_as_a_problem() {
         assert!(err.starts_with(&expected), "{args:?}: {err}");
     }
 }
+
+/// A root without /proc/sys/kernel/osrelease is no system: every mode says
+/// there is no verdict, in one line on stderr, and exits 66, never 1 ("not
+/// ready", about a kernel it could not name); the metrics file is not
+/// written, so node_exporter keeps reporting the last one's age.
+#[test]
+fn no_kernel_release_is_no_verdict_in_every_mode() {
+    let system = FixtureRoot::empty("no-release-root");
+    let textfile_dir = system.path.join("textfile");
+    std::fs::create_dir(&textfile_dir).unwrap();
+    let textfile_arg = format!("--textfile-dir={}", textfile_dir.display());
+    for args in [
+        &[][..],
+        &["--json"],
+        &["--next-boot"],
+        &["--prometheus"],
+        &["--prometheus", &textfile_arg],
+    ] {
+        let out = run_bounded(system.check_command(args));
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(66), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: stdout {:?}", out.stdout);
+        assert_eq!(
+            err,
+            "kmod-ready: no verdict: /proc/sys/kernel/osrelease cannot be read; is / the host's?\n",
+            "{args:?}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(&textfile_dir).unwrap().count(), 0);
+}

@@ -7,8 +7,8 @@
 //! modules up (file, dependencies, blacklist), and runs `systemctl show` and
 //! `journalctl` (see [`crate::kubelite`]) only on the system root when systemd
 //! is running, and `nft --version` when kube-proxy's mode would run `nft`.
-//! Exit status: 0 ready, 1 not ready, 64 usage, 66 (`--npd` only) system
-//! unreadable, 74 output error.
+//! Exit status: 0 ready, 1 not ready, 64 usage, 66 system unreadable (no
+//! verdict), 74 output error.
 //!
 //! `check --prometheus` prints the same verdicts as metrics for
 //! node_exporter ([`prometheus`]), or writes them into its textfile
@@ -39,7 +39,10 @@ use crate::cli::{CheckArgs, LogTarget};
 use crate::logging;
 use crate::status::Status;
 use crate::stdout::{output_failed, write_stdout};
-use crate::system::Root;
+use crate::system::{Root, UNKNOWN_RELEASE};
+
+/// What check says when it cannot read the kernel's release.
+const NO_VERDICT: &str = "no verdict: /proc/sys/kernel/osrelease cannot be read; is / the host's?";
 
 use collect::collect;
 
@@ -51,6 +54,19 @@ pub fn run(args: &CheckArgs, root: Root) -> Status {
     // The metrics cover the next boot too: a node that will not come back
     // is what a fleet most needs to see before it reboots.
     let report = collect(&args.modules, args.next_boot || args.prometheus, root);
+    // Without the kernel's release (no /proc: not a system's root) every
+    // fact below would be about no kernel: say there is no verdict, with a
+    // status that no mode reads as "not ready". NPD reads stdout only.
+    if report.kernel.release == UNKNOWN_RELEASE {
+        if args.npd {
+            if let Err(err) = write_stdout(&format!("{NO_VERDICT}\n")) {
+                return output_failed("the line", &err);
+            }
+        } else {
+            logging::print_line(&format!("{}: {NO_VERDICT}", logging::IDENTIFIER));
+        }
+        return Status::Unreadable;
+    }
     if args.npd {
         let (line, status) = npd::verdict(&report, args.next_boot);
         return match write_stdout(&format!("{line}\n")) {

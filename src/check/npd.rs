@@ -13,7 +13,6 @@
 
 use crate::logging::escape_controls;
 use crate::status::Status;
-use crate::system::UNKNOWN_RELEASE;
 
 use super::report::Report;
 
@@ -23,7 +22,9 @@ pub const MAX_LINE: usize = 80;
 /// What a cut line ends with.
 const CUT: &str = "…";
 
-/// The line (without its newline) and the exit status.
+/// The line (without its newline) and the exit status. A system that
+/// cannot be read has no verdict at all, and never comes here (see
+/// [`super::run`]).
 pub fn verdict(report: &Report, next_boot: bool) -> (String, Status) {
     let modules = report
         .modules
@@ -31,12 +32,7 @@ pub fn verdict(report: &Report, next_boot: bool) -> (String, Status) {
         .map(|m| m.name.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    let (text, status) = if report.kernel.release == UNKNOWN_RELEASE {
-        (
-            "no verdict: /proc/sys/kernel/osrelease cannot be read; is / the host's?".to_string(),
-            Status::Unreadable,
-        )
-    } else if let (true, Some(next)) = (next_boot, &report.next_boot) {
+    let (text, status) = if let (true, Some(next)) = (next_boot, &report.next_boot) {
         match &next.short {
             None => {
                 let release = next.kernel.release.as_deref().unwrap_or_default();

@@ -12,8 +12,8 @@ pub enum Status {
     NotReady,
     /// EX_USAGE: bad command line.
     Usage,
-    /// EX_NOINPUT: `check --npd` only: the system could not be read (no
-    /// kernel release), so there is no verdict.
+    /// EX_NOINPUT: `check` only: the system could not be read (no kernel
+    /// release), so there is no verdict.
     Unreadable,
     /// EX_UNAVAILABLE: module not found, or could not be loaded.
     Unavailable,
@@ -59,11 +59,11 @@ Exit status:
       an install line that did not load the module, a FIFO or device among
       the modprobe.d files or the module index)
 kmod-ready check exits 0 when ready, 1 when not, 64 on a usage error, 66 when
---npd cannot read the system, 74 on an output error.";
+it cannot read the system (no verdict), 74 on an output error.";
 
 /// `kmod-ready check --help`'s line: `check` exits only with these.
 pub const CHECK_EXIT_STATUS_HELP: &str = "Exit status: 0 ready, 1 not ready, 64 usage error, \
-66 system unreadable (--npd), 74 output error.";
+66 system unreadable, 74 output error.";
 
 #[cfg(test)]
 mod tests;
