@@ -73,12 +73,13 @@ fn golden(case: &str) -> String {
 #[test]
 fn the_file_is_written_whole_whatever_the_verdict() {
     let dir = TextfileDir::new("verdicts");
-    for (case, status) in [(READY, 0), (NEXT_BOOT_NOT_READY, 1), (NOT_READY, 1)] {
+    // Status 0 whatever the verdict: it says the file was written.
+    for case in [READY, NEXT_BOOT_NOT_READY, NOT_READY] {
         let root = FixtureRoot::from_cases(&CHECK_CASES, case);
         let out = write_metrics(&root, case, &dir.0);
         assert_eq!(
             out.status.code(),
-            Some(status),
+            Some(0),
             "{case}: {}",
             common::stderr(&out)
         );

@@ -83,11 +83,16 @@ pub fn run(args: &CheckArgs, root: Root) -> Status {
     };
     if let Some(dir) = &args.textfile_dir {
         // Written whatever the verdict: a node that is not ready is when
-        // the metrics matter.
-        if let Err(reason) = prometheus::write_textfile(dir, &text) {
-            logging::print_line(&format!("{}: {reason}", logging::IDENTIFIER));
-            return Status::OutputFailed;
-        }
+        // the metrics matter. The verdict is in the file; the status says
+        // whether the file was written, so that a timer's unit fails only
+        // when the metrics go stale (and its ExecCondition= keeps its 1).
+        return match prometheus::write_textfile(dir, &text) {
+            Ok(_) => Status::Ready,
+            Err(reason) => {
+                logging::print_line(&format!("{}: {reason}", logging::IDENTIFIER));
+                Status::OutputFailed
+            }
+        };
     } else if let Err(err) = write_stdout(&text) {
         return output_failed("the report", &err);
     }
