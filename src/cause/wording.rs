@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use crate::check::kube_proxy::NFT_MIN;
+use crate::check::next_boot::module_name_of;
 use crate::libkmod::LIBRARY;
 use crate::microk8s::KUBE_PROXY_ARGS;
 
@@ -529,12 +530,10 @@ impl Cause {
             Cause::NextKernelWithoutModules { release } => {
                 format!("{module}: next kernel {release} has no /lib/modules")
             }
+            // The dependency by name: its file's whole path would be cut.
             Cause::NextDependencyMissing { file, .. } => {
-                // The file's name without its directories and suffixes
-                // (`nf_defrag_ipv4.ko.xz`): the whole path would be cut.
-                let name = file.rsplit('/').next().unwrap_or(file);
-                let name = name.split('.').next().unwrap_or(name);
-                format!("{module}: needs {name}, whose file is missing")
+                let dependency = module_name_of(file);
+                format!("{module}: needs {dependency}, whose file is missing")
             }
             Cause::NothingLoadsAtBoot => {
                 format!("{module}: nothing will load it before kubelite at boot")

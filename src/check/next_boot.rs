@@ -275,7 +275,7 @@ fn missing_dependency(
 }
 
 /// `kernel/net/ipv4/netfilter/nf_defrag_ipv4.ko.xz` → `nf_defrag_ipv4`.
-fn module_name_of(file: &str) -> String {
+pub(crate) fn module_name_of(file: &str) -> String {
     let base = Path::new(file)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
