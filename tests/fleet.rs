@@ -133,13 +133,7 @@ fn npd_config_is_valid_for_npd_and_watches_now_and_next_boot() {
         assert!(seconds(&rule["timeout"]) <= global_timeout, "{rule}");
         let condition = rule["condition"].as_str().unwrap();
         assert!(conditions.contains(&condition), "{rule}: no such condition");
-        let args: Vec<&str> = rule["args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap())
-            .collect();
-        watched.push((args, condition));
+        watched.push((rule_args(rule), condition));
     }
     assert_eq!(
         watched
@@ -155,6 +149,16 @@ fn npd_config_is_valid_for_npd_and_watches_now_and_next_boot() {
     assert_eq!(conditions.len(), 2);
 }
 
+/// A rule's `args`, as NPD passes them to its `path`.
+fn rule_args(rule: &serde_json::Value) -> Vec<&str> {
+    rule["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect()
+}
+
 /// Each rule, run as NPD runs it (its path replaced by the binary under
 /// test), on a node that is ready now and will not be after the reboot:
 /// the first condition stays clear and the second one is set.
@@ -164,12 +168,7 @@ fn npd_rules_report_now_and_next_boot_apart() {
     let root = FixtureRoot::from_cases(&CHECK_CASES, "next-boot-grub-next-entry");
     let mut statuses = Vec::new();
     for rule in config["rules"].as_array().unwrap() {
-        let args: Vec<&str> = rule["args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap())
-            .collect();
+        let args = rule_args(rule);
         let out = root
             .environment(&mut common::kmod_ready())
             .args(&args)
