@@ -20,6 +20,7 @@ mod load;
 mod logging;
 mod microk8s;
 pub mod modprobe_d;
+mod process;
 mod readiness;
 mod run;
 mod status;

@@ -17,9 +17,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::boot::compare_versions;
-use crate::kubelite::run_bounded;
 use crate::libkmod::Context;
 use crate::microk8s::{MicroK8s, ProxyMode};
+use crate::process::run_bounded;
 use crate::readiness::sys_module_dir;
 use crate::system::Facts;
 

@@ -19,12 +19,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::modprobe_d::config_files;
+use crate::process::run_bounded;
 use crate::system::Facts;
 
 pub use env::{environment_file, Env};
 use exec::not_executable;
 pub use exec::{parse_exec, parse_exec_line, ExecCommand, KmodReady, LineError};
-pub(crate) use systemd::run_bounded;
 use systemd::{exec_start_pre_exact, last_proxy_error, parse_show, Show};
 
 pub(crate) const UNIT: &str = "snap.microk8s.daemon-kubelite.service";

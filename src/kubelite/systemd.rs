@@ -1,15 +1,10 @@
-//! Asking systemd: `systemctl show` and `journalctl`, run read-only,
-//! without a shell, and killed if they take longer than [`COMMAND_TIMEOUT`].
+//! Asking systemd: `systemctl show`, `busctl` and `journalctl`, run
+//! read-only through [`crate::process`].
 
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use super::{ExecCommand, PROXY_ERROR, UNIT};
-
-/// The longest we wait for `systemctl` or `journalctl`.
-pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::process::{run_bounded, unit_object_path};
 
 /// The properties we ask `systemctl show` for.
 #[derive(Debug, Default, PartialEq)]
@@ -98,7 +93,7 @@ fn command_from(path: &str, argv: Vec<String>, flags: &[&str]) -> ExecCommand {
 /// each argument is a string of its own (`systemctl show` joins them with
 /// spaces): `busctl --json=short get-property … ExecStartPreEx`.
 pub(super) fn exec_start_pre_exact() -> Result<Vec<ExecCommand>, String> {
-    let object = format!("/org/freedesktop/systemd1/unit/{}", bus_label(UNIT));
+    let object = unit_object_path(UNIT);
     let (text, _) = run_bounded(
         "busctl",
         &[
@@ -135,20 +130,6 @@ fn parse_busctl(text: &str) -> Option<Vec<ExecCommand>> {
         .collect()
 }
 
-/// A unit name as a D-Bus object path label: every byte but a letter or a
-/// digit as `_` and two hex digits.
-fn bus_label(name: &str) -> String {
-    name.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("_{b:02x}")
-            }
-        })
-        .collect()
-}
-
 /// The last journal line of the unit that has "Error running ProxyServer",
 /// with its timestamp; `Ok(None)` when there is none.
 pub(super) fn last_proxy_error() -> Result<Option<String>, String> {
@@ -180,81 +161,9 @@ pub(super) fn last_proxy_error() -> Result<Option<String>, String> {
         .map(str::to_string))
 }
 
-/// Runs `program` (a path, or a name found on PATH) with `args`, without a shell, its stdin
-/// closed, killed after [`COMMAND_TIMEOUT`]. Returns its stdout and stderr
-/// when it succeeds, else a one-line reason.
-pub(crate) fn run_bounded(program: &str, args: &[&str]) -> Result<(String, String), String> {
-    run_within(COMMAND_TIMEOUT, program, args)
-}
-
-fn run_within(timeout: Duration, program: &str, args: &[&str]) -> Result<(String, String), String> {
-    let mut child = Command::new(program)
-        .args(args)
-        .env("LC_ALL", "C")
-        .env("SYSTEMD_PAGER", "")
-        .env("SYSTEMD_COLORS", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|err| format!("cannot run {program}: {err}"))?;
-    // Read both pipes while waiting, so a full pipe cannot stall the child.
-    let reader = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            if let Some(pipe) = pipe {
-                let _ = pipe.take(1 << 20).read_to_end(&mut text);
-            }
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
-    let stdout = reader(child.stdout.take().map(|p| Box::new(p) as _));
-    let stderr = reader(child.stderr.take().map(|p| Box::new(p) as _));
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "{program} did not answer within {} ms",
-                    timeout.as_millis()
-                ));
-            }
-        }
-    };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
-    if status.success() {
-        Ok((stdout, stderr))
-    } else {
-        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-        Err(format!(
-            "exit status {}: {first}",
-            status.code().unwrap_or(-1)
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn commands_are_bounded() {
-        let second = Duration::from_secs(1);
-        let (out, _) = run_within(second, "echo", &["a", "b"]).unwrap();
-        assert_eq!(out, "a b\n");
-        let err = run_within(second, "sh", &["-c", "echo why >&2; exit 3"]).unwrap_err();
-        assert_eq!(err, "exit status 3: why");
-        let start = Instant::now();
-        let err = run_within(Duration::from_millis(100), "sleep", &["10"]).unwrap_err();
-        assert!(err.contains("did not answer"), "{err}");
-        assert!(start.elapsed() < Duration::from_secs(5));
-        assert!(run_within(second, "/nonexistent/systemctl", &[]).is_err());
-    }
 
     #[test]
     fn systemctl_show_output() {
@@ -282,10 +191,6 @@ mod tests {
         assert_eq!(command.path, "/usr/sbin/kmod-ready");
         assert_eq!(command.argv, ["kr", "$M"]);
         assert!(command.ignore_failure && command.no_env_expand);
-        assert_eq!(
-            bus_label(UNIT),
-            "snap_2emicrok8s_2edaemon_2dkubelite_2eservice"
-        );
         let exact = parse_busctl(
             r#"{"type":"a(sasasttttuii)","data":[["/bin/x",["x0","a b"],["no-env-expand"],0,0,0,0,0,0,0]]}"#,
         )
