@@ -203,6 +203,16 @@ fn parse_timeout(raw: &str) -> Result<Duration, String> {
     Ok(timeout)
 }
 
+/// A duration as the log lines say it: "10 s", or "1500 ms" when it is not
+/// whole seconds.
+pub(crate) fn format_duration(duration: Duration) -> String {
+    if duration.subsec_millis() != 0 || duration < Duration::from_secs(1) {
+        format!("{} ms", duration.as_millis())
+    } else {
+        format!("{} s", duration.as_secs())
+    }
+}
+
 /// Parses a whole number and its unit: `500ms`, `10s`, `2m`, `1h`; nothing
 /// else, so that what the help and the manual list is all there is. A bare
 /// number is refused: seconds to systemd, it could be meant as anything.

@@ -19,6 +19,7 @@ mod libkmod;
 mod load;
 mod logging;
 mod microk8s;
+mod patience;
 pub mod modprobe_d;
 mod process;
 mod readiness;

@@ -1,12 +1,14 @@
 //! Loading one module through libkmod, and naming the cause when that fails.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
 use crate::cause::{classify, Cause, Failure, LoadStep};
+use crate::cli::format_duration;
 use crate::libkmod::{current_action, Context, InitState, Libkmod, Module};
 use crate::logging::message_id;
+use crate::patience;
 use crate::readiness::sys_module_dir;
 use crate::system::{normalize_module_name, Facts};
 use crate::watchdog::Watchdog;
@@ -23,36 +25,73 @@ pub struct Loaded {
 }
 
 /// Loads each of `to_load` (with libkmod, in that order), bounded by
-/// `deadline` (see watchdog.rs): past it, the process ends with the
-/// timeout's failure, saying what loading was doing.
+/// `timeout` from `start` (see watchdog.rs), or longer while the kernel is
+/// still running the init function of a module we insert (patience.rs):
+/// past that, the process ends with the timeout's failure, saying what
+/// loading was doing.
 pub fn load_until(
     start: Instant,
-    deadline: Instant,
-    timeout: String,
+    timeout: Duration,
     facts: &Facts,
     all: &[String],
     to_load: Vec<String>,
 ) -> Result<Vec<Loaded>, Failure> {
     let release = facts.release.clone();
     let names = all.to_vec();
-    let on_timeout = move || {
-        crate::libkmod::release_stderr();
-        let step = match current_action() {
-            None => LoadStep::Reading,
-            Some((module, true)) => LoadStep::Install { module },
-            Some((module, false)) => LoadStep::Init { module },
+    let asked = all.to_vec();
+    let hold = move || {
+        let Some((module, false)) = current_action() else {
+            return None;
         };
-        let failure = Failure::of_all(&names, Cause::LoadTimedOut { timeout, step });
+        let limit = patience::limit(start, timeout);
+        if limit.deadline <= Instant::now() {
+            return None;
+        }
+        log::info!(
+            KMOD_MODULE = module.as_str();
+            "{}", limit.waiting_line(&asked, &module, timeout)
+        );
+        Some(limit.deadline)
+    };
+    let on_timeout = move |held: bool| {
+        crate::libkmod::release_stderr();
+        let cause = match current_action() {
+            Some((module, false)) => Cause::InitOutlasted {
+                module,
+                limit: patience::limit(start, timeout),
+            },
+            action => {
+                let waited = if held {
+                    patience::limit(start, timeout).after
+                } else {
+                    timeout
+                };
+                step_timed_out(format_duration(waited), action)
+            }
+        };
+        let failure = Failure::of_all(&names, cause);
         failure.log(&release, start.elapsed().as_micros() as u64);
         log::logger().flush();
         failure.status().code()
     };
-    let Some(watchdog) = Watchdog::arm(deadline, on_timeout) else {
+    let Some(watchdog) = Watchdog::arm(start + timeout, hold, on_timeout) else {
         return Err(Failure::of_all(all, Cause::ContextFailed));
     };
     let loaded = load_all(facts, all, &to_load);
     watchdog.disarm();
     loaded
+}
+
+/// Loading outlasted `waited` before or outside any module's init.
+fn step_timed_out(waited: String, action: Option<(String, bool)>) -> Cause {
+    let step = match action {
+        Some((module, true)) => LoadStep::Install { module },
+        _ => LoadStep::Reading,
+    };
+    Cause::LoadTimedOut {
+        timeout: waited,
+        step,
+    }
 }
 
 fn load_all(facts: &Facts, all: &[String], to_load: &[String]) -> Result<Vec<Loaded>, Failure> {

@@ -97,19 +97,37 @@ pub fn is_present(root: &Root, path: &Path) -> bool {
     let full = root.path(path);
     let is_module_dir = path.parent() == Some(Path::new("/sys/module"));
     if is_module_dir {
-        // Non-blocking: a FIFO there must not stop the wait (it reads as
-        // not live), and sysfs files never block anyway.
-        let opened = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::libc::O_NONBLOCK)
-            .open(full.join("initstate"));
-        if let Ok(mut initstate) = opened {
-            let mut state = [0u8; 16];
-            let len = initstate.read(&mut state).unwrap_or(0);
-            return state[..len].trim_ascii_end() == b"live";
+        if let Some(live) = initstate_is(&full, b"live") {
+            return live;
         }
     }
     full.exists()
+}
+
+/// A module the kernel is initialising now (its `initstate` says
+/// `coming`), if there is one: the kernel is still at work.
+pub fn initialising(root: &Root) -> Option<String> {
+    // /sys/module holds a few hundred entries; more is not a kernel's.
+    let entries = std::fs::read_dir(root.path("/sys/module")).ok()?;
+    entries
+        .flatten()
+        .take(10_000)
+        .find(|entry| initstate_is(&entry.path(), b"coming") == Some(true))
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+}
+
+/// Whether a module directory's `initstate` says `word`; `None` when it has
+/// none. Non-blocking: a FIFO there must not stop the wait (it reads as
+/// empty), and sysfs files never block anyway.
+fn initstate_is(module_dir: &Path, word: &[u8]) -> Option<bool> {
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(module_dir.join("initstate"))
+        .ok()?;
+    let mut state = [0u8; 16];
+    let len = file.read(&mut state).unwrap_or(0);
+    Some(state[..len].trim_ascii_end() == word)
 }
 
 #[cfg(test)]
@@ -142,8 +160,10 @@ mod tests {
         assert!(req.is_ready(&root), "no initstate: built in, ready");
         std::fs::write(module.join("initstate"), "coming\n").unwrap();
         assert!(!req.is_ready(&root));
+        assert_eq!(initialising(&root).as_deref(), Some("overlay"));
         std::fs::write(module.join("initstate"), "live\n").unwrap();
         assert!(req.is_ready(&root));
+        assert_eq!(initialising(&root), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::cause::{Cause, Failure};
-use crate::cli::{self, LoadArgs};
+use crate::cli::{self, format_duration, LoadArgs};
 use crate::load::{self, Loaded};
 use crate::logging::{self, message_id};
+use crate::patience::{self, InitWatch};
 use crate::readiness::{is_present, sys_module_dir, Requirement};
 use crate::status::Status;
 use crate::system::{Facts, Root};
@@ -160,9 +161,7 @@ impl Run {
             .iter()
             .map(|r| r.requirement.module.clone())
             .collect();
-        let deadline = self.start + self.timeout;
-        let timeout = format_duration(self.timeout);
-        let results = load::load_until(self.start, deadline, timeout, facts, &names, to_load)?;
+        let results = load::load_until(self.start, self.timeout, facts, &names, to_load)?;
         for (request, loaded) in to_probe.into_iter().zip(results) {
             request.requirement.resolve_alias(&loaded.resolved);
             // A built-in module without parameters has no /sys/module entry.
@@ -175,21 +174,49 @@ impl Run {
     }
 
     /// Polls until every path is present, the timeout passes, or a signal
-    /// ends the wait.
+    /// ends the wait. Past the timeout it goes on while the kernel is still
+    /// initialising a module, up to the limit of patience.rs.
     fn wait(&self, root: &Root) -> Result<(), Failure> {
-        let deadline = self.start + self.timeout;
         let missing = || self.missing(root);
-        let timeout = || format_duration(self.timeout);
-        let cause = match wait::wait_until(deadline, || self.is_ready(root)) {
+        let mut waited = self.timeout;
+        let mut outcome = wait::wait_until(self.start + self.timeout, || self.is_ready(root));
+        let mut still_coming = None;
+        if outcome == wait::Outcome::TimedOut {
+            if let Some(mut watch) = InitWatch::start(root) {
+                let limit = patience::limit(self.start, self.timeout);
+                log::info!(
+                    KMOD_MODULE = watch.coming.as_str();
+                    "{}", limit.waiting_line(&self.names(), &watch.coming, self.timeout)
+                );
+                outcome = wait::wait_while(
+                    limit.deadline,
+                    || self.is_ready(root),
+                    || watch.worth_waiting(),
+                );
+                // Whole seconds: how long it waited, not to the microsecond.
+                waited = Duration::from_secs(self.start.elapsed().as_secs());
+                if outcome == wait::Outcome::TimedOut {
+                    waited = limit.after;
+                    still_coming = Some((watch.coming, limit));
+                }
+            }
+        }
+        let timeout = format_duration(waited);
+        let cause = match outcome {
             wait::Outcome::Ready => return Ok(()),
             // Not the modules' fault: only what --wait-for added is missing.
-            wait::Outcome::TimedOut if self.modules_ready(root) => Cause::WaitForMissing {
-                timeout: timeout(),
-                missing: missing(),
-            },
-            wait::Outcome::TimedOut => Cause::TimedOut {
-                timeout: timeout(),
-                missing: missing(),
+            wait::Outcome::TimedOut | wait::Outcome::GaveUp if self.modules_ready(root) => {
+                Cause::WaitForMissing {
+                    timeout,
+                    missing: missing(),
+                }
+            }
+            wait::Outcome::TimedOut | wait::Outcome::GaveUp => match still_coming {
+                Some((module, limit)) => Cause::InitOutlasted { module, limit },
+                None => Cause::TimedOut {
+                    timeout,
+                    missing: missing(),
+                },
             },
             wait::Outcome::Interrupted(signal) => Cause::Interrupted {
                 signal: signal.as_str().to_string(),
@@ -255,13 +282,5 @@ impl Run {
 
     fn elapsed_usec(&self) -> u64 {
         self.start.elapsed().as_micros() as u64
-    }
-}
-
-fn format_duration(duration: Duration) -> String {
-    if duration.subsec_millis() != 0 || duration < Duration::from_secs(1) {
-        format!("{} ms", duration.as_millis())
-    } else {
-        format!("{} s", duration.as_secs())
     }
 }

@@ -26,12 +26,24 @@ pub const COARSE_INTERVAL: Duration = Duration::from_millis(25);
 pub enum Outcome {
     Ready,
     TimedOut,
+    /// `worth_waiting` said no before the deadline.
+    GaveUp,
     Interrupted(Signal),
 }
 
 /// Calls `is_ready` until it returns true, `deadline` passes, or SIGTERM or
 /// SIGINT arrives.
-pub fn wait_until(deadline: Instant, mut is_ready: impl FnMut() -> bool) -> Outcome {
+pub fn wait_until(deadline: Instant, is_ready: impl FnMut() -> bool) -> Outcome {
+    wait_while(deadline, is_ready, || true)
+}
+
+/// As [`wait_until`], but also ends when `worth_waiting`, asked after each
+/// poll that found nothing ready, says false.
+pub fn wait_while(
+    deadline: Instant,
+    mut is_ready: impl FnMut() -> bool,
+    mut worth_waiting: impl FnMut() -> bool,
+) -> Outcome {
     // Usually ready at once, after a load: no signalfd needed then.
     if is_ready() {
         return Outcome::Ready;
@@ -59,6 +71,9 @@ pub fn wait_until(deadline: Instant, mut is_ready: impl FnMut() -> bool) -> Outc
         interval = (interval * 2).min(cap);
         if is_ready() {
             return Outcome::Ready;
+        }
+        if !worth_waiting() {
+            return Outcome::GaveUp;
         }
     }
 }

@@ -2,7 +2,9 @@
 //! `install` command, a module's init or a FIFO among the configuration
 //! files can take any time; so loading runs on the main thread while a
 //! watchdog thread sleeps until the deadline. If loading is still under way
-//! then, the watchdog says what it was doing and ends the process. A load
+//! then, the watchdog may hold on once, to a later deadline (while the
+//! kernel is still initialising a module, see patience.rs); past the last
+//! deadline it says what loading was doing and ends the process. A load
 //! that ends in time costs one thread creation and nothing else: no
 //! hand-over between threads on the way to the kernel or back.
 
@@ -22,10 +24,15 @@ pub struct Watchdog {
 
 impl Watchdog {
     /// Starts the watchdog, or `None` when no thread can be made. At
-    /// `deadline`, unless disarmed, it calls `fire` (which logs why) and
-    /// exits with the status `fire` returns, the main thread still inside
-    /// libkmod.
-    pub fn arm(deadline: Instant, fire: impl FnOnce() -> u8 + Send + 'static) -> Option<Watchdog> {
+    /// `deadline`, unless disarmed, it asks `hold` for a later deadline and
+    /// sleeps until that one; then it calls `fire` (which logs why; told
+    /// whether it held on) and exits with the status `fire` returns, the
+    /// main thread still inside libkmod.
+    pub fn arm(
+        deadline: Instant,
+        hold: impl FnOnce() -> Option<Instant> + Send + 'static,
+        fire: impl FnOnce(bool) -> u8 + Send + 'static,
+    ) -> Option<Watchdog> {
         let state = Arc::new(AtomicU8::new(ARMED));
         let shared = Arc::clone(&state);
         // Born with every signal blocked, so that a SIGTERM for the process
@@ -34,11 +41,16 @@ impl Watchdog {
         let spawned = std::thread::Builder::new()
             .name("watchdog".into())
             .spawn(move || {
-                while Instant::now() < deadline {
-                    std::thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
+                sleep_until(deadline);
+                if shared.load(Ordering::SeqCst) != ARMED {
+                    return;
+                }
+                let held = hold();
+                if let Some(later) = held {
+                    sleep_until(later);
                 }
                 if claim(&shared, FIRED) {
-                    let status = fire();
+                    let status = fire(held.is_some());
                     std::process::exit(i32::from(status));
                 }
             });
@@ -54,6 +66,12 @@ impl Watchdog {
                 std::thread::park();
             }
         }
+    }
+}
+
+fn sleep_until(deadline: Instant) {
+    while Instant::now() < deadline {
+        std::thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
     }
 }
 

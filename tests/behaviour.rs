@@ -12,12 +12,12 @@ use common::{reported_millis, stderr, FixtureRoot, BIN};
 
 #[test]
 fn path_appearing_while_waiting_is_seen() {
-    let root = FixtureRoot::new("coming-times-out");
+    let root = FixtureRoot::new("going-times-out");
     let spawned = Instant::now();
     let child = root
         .command()
         .args([
-            "krtest_coming",
+            "krtest_going",
             "--wait-for",
             "/proc/sys/net/krtest/ready",
             "--timeout",
@@ -28,7 +28,7 @@ fn path_appearing_while_waiting_is_seen() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     std::fs::write(
-        root.path.join("sys/module/krtest_coming/initstate"),
+        root.path.join("sys/module/krtest_going/initstate"),
         "live\n",
     )
     .unwrap();
@@ -37,7 +37,7 @@ fn path_appearing_while_waiting_is_seen() {
     let took = spawned.elapsed().as_millis() as u64;
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("krtest_coming ready in"), "{err}");
+    assert!(err.contains("krtest_going ready in"), "{err}");
     assert!(took >= 200, "exited {took} ms after it was started: {err}");
     // Counted from its own start, which a loaded machine may delay past
     // the spawn: at most the wall time, and at least most of the 200 ms.
@@ -48,15 +48,86 @@ fn path_appearing_while_waiting_is_seen() {
     );
 }
 
+/// The kernel may take longer than --timeout to run a module's init on a
+/// busy machine: while it visibly does, the wait goes on.
+#[test]
+fn a_module_initialising_past_the_timeout_is_waited_for() {
+    let root = FixtureRoot::new("coming-outlasts-limit");
+    let module = root.path.join("sys/module/nf_conntrack");
+    std::fs::create_dir_all(module.join("parameters")).unwrap();
+    std::fs::write(module.join("initstate"), "coming\n").unwrap();
+    // The default timeout (10 s): exit 0 at 14 s is the wait past it.
+    let child = root
+        .command()
+        .arg("nf_conntrack")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(14));
+    root.create("/proc/sys/net/netfilter/nf_conntrack_max");
+    root.create("/sys/module/nf_conntrack/parameters/hashsize");
+    std::fs::write(module.join("initstate"), "live\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "kmod-ready: nf_conntrack: already in the kernel, waiting until it is ready",
+            "kmod-ready: nf_conntrack: the kernel is still initialising it after 10 s; waiting \
+             up to 60 s (the default: not started by systemd)",
+        ],
+        "{err}"
+    );
+    assert!(
+        lines[2].starts_with("kmod-ready: nf_conntrack ready in 1"),
+        "{err}"
+    );
+    assert!(reported_millis(&err) >= 14_000, "{err}");
+}
+
+/// Past --timeout, the wait lasts only while a module is initialising:
+/// once none is, it ends within the looks of patience.rs (two, a second
+/// apart), not at the limit.
+#[test]
+fn the_wait_past_the_timeout_ends_when_nothing_initialises() {
+    let root = FixtureRoot::new("coming-outlasts-limit");
+    let initstate = root.path.join("sys/module/krtest_coming/initstate");
+    let started = Instant::now();
+    let child = root
+        .command()
+        .args(["krtest_coming", "--timeout", "500ms"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    // Unloaded before its init ended: nothing will make it live.
+    std::fs::write(&initstate, "going\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let took = started.elapsed();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(
+        err.contains("kmod-ready: error: krtest_coming: still missing after "),
+        "{err}"
+    );
+    assert!(
+        err.contains("the kernel is initialising no module"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(30), "waited {took:?}: {err}");
+}
+
 #[test]
 fn timeout_ends_the_wait_on_time() {
-    let root = FixtureRoot::new("coming-times-out");
+    let root = FixtureRoot::new("going-times-out");
     // A busy machine can make a run late; a run that overshoots its
     // deadline by design is late every time, so five late tries fail.
     let mut tries = Vec::new();
     for _ in 0..5 {
         let started = Instant::now();
-        let out = root.run(&["krtest_coming", "--timeout", "500ms"]);
+        let out = root.run(&["krtest_going", "--timeout", "500ms"]);
         let took = started.elapsed();
         assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
         assert!(
@@ -76,10 +147,10 @@ fn sigterm_while_waiting_exits_promptly() {
     for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
         let mut tries = Vec::new();
         while tries.len() < 5 {
-            let root = FixtureRoot::new("coming-times-out");
+            let root = FixtureRoot::new("going-times-out");
             let child = root
                 .command()
-                .args(["krtest_coming", "--timeout", "30s"])
+                .args(["krtest_going", "--timeout", "30s"])
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap();
@@ -90,7 +161,7 @@ fn sigterm_while_waiting_exits_promptly() {
             let took = sent.elapsed();
             let err = stderr(&out);
             assert_eq!(out.status.code(), Some(75), "{name}: {err}");
-            assert!(err.contains(&format!("krtest_coming: interrupted by {name} while waiting for /sys/module/krtest_coming; not ready")), "{err}");
+            assert!(err.contains(&format!("krtest_going: interrupted by {name} while waiting for /sys/module/krtest_going; not ready")), "{err}");
             // As above: late on a busy machine now and then, never every time.
             if took <= Duration::from_millis(100) {
                 break;

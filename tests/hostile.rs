@@ -108,10 +108,10 @@ fn fifo_in_modprobe_d_does_not_hang_loading() {
 
 #[test]
 fn fifo_as_initstate_does_not_hang_the_wait() {
-    let root = FixtureRoot::new("coming-times-out");
-    mkfifo(&root.path.join("sys/module/krtest_coming/initstate"));
-    let expected = "still missing after 500 ms: /sys/module/krtest_coming";
-    let command = || timed(&root, &["--timeout", "500ms", "krtest_coming"]);
+    let root = FixtureRoot::new("going-times-out");
+    mkfifo(&root.path.join("sys/module/krtest_going/initstate"));
+    let expected = "still missing after 500 ms: /sys/module/krtest_going";
+    let command = || timed(&root, &["--timeout", "500ms", "krtest_going"]);
     assert_timed_out(command, Duration::from_millis(500), expected);
 }
 
@@ -138,14 +138,14 @@ fn wedged_socket() -> (UnixStream, UnixStream) {
 
 #[test]
 fn wedged_stderr_socket_does_not_hang_the_run() {
-    let root = FixtureRoot::new("coming-times-out");
+    let root = FixtureRoot::new("going-times-out");
     let mut readers = Vec::new();
     let command = || {
         let (reader, writer) = wedged_socket();
         readers.push(reader);
         let mut command = root.command();
         command
-            .args(["-vv", "krtest_coming", "--timeout", "500ms"])
+            .args(["-vv", "krtest_going", "--timeout", "500ms"])
             .stderr(Stdio::from(OwnedFd::from(writer)));
         command
     };
@@ -174,9 +174,9 @@ fn full_pipe() -> (OwnedFd, OwnedFd) {
 
 #[test]
 fn full_stderr_pipe_does_not_hang_the_wait() {
-    let root = FixtureRoot::new("coming-times-out");
+    let root = FixtureRoot::new("going-times-out");
     // Every line is dropped, so stderr says nothing.
-    assert_timed_out_into_full_pipe(&root, &["-vv", "krtest_coming", "--timeout", "500ms"], 500);
+    assert_timed_out_into_full_pipe(&root, &["-vv", "krtest_going", "--timeout", "500ms"], 500);
 }
 
 /// [`assert_timed_out`] with stderr a full pipe nobody reads, afresh for
@@ -232,8 +232,8 @@ fn many_verbose_flags_do_not_wrap_to_quiet() {
 
 #[test]
 fn sigterm_ends_the_wait_even_without_a_signalfd() {
-    let root = FixtureRoot::new("coming-times-out");
-    let mut command = timed(&root, &["--timeout", "30s", "krtest_coming"]);
+    let root = FixtureRoot::new("going-times-out");
+    let mut command = timed(&root, &["--timeout", "30s", "krtest_going"]);
     common::fail_syscalls(&mut command, &[libc::SYS_signalfd4], libc::ENOMEM);
     let child = command.stdout(Stdio::null()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(300));
@@ -255,10 +255,10 @@ fn sigterm_ends_the_wait_even_without_a_signalfd() {
 /// (`writer`); then its reader comes back and reads the filler away: the
 /// last line says one line was lost.
 fn assert_dropped_line_counted(reader: OwnedFd, writer: OwnedFd) {
-    let root = FixtureRoot::new("coming-times-out");
+    let root = FixtureRoot::new("going-times-out");
     let mut command = root.command();
     command
-        .args(["krtest_coming", "--timeout", "2s"])
+        .args(["krtest_going", "--timeout", "2s"])
         .stderr(Stdio::from(writer));
     let child = command.spawn().unwrap();
     drop(command);
@@ -274,7 +274,7 @@ fn assert_dropped_line_counted(reader: OwnedFd, writer: OwnedFd) {
     let mut rest = String::new();
     reader.read_to_string(&mut rest).unwrap();
     assert!(
-        rest.starts_with("kmod-ready: error: krtest_coming: still missing after 2 s"),
+        rest.starts_with("kmod-ready: error: krtest_going: still missing after 2 s"),
         "{rest:?}"
     );
     assert!(

@@ -290,8 +290,8 @@ fn blacklist_override_and_load_are_logged() {
 #[test]
 fn timeout_is_logged_with_its_message_id() {
     let Some((out, entries)) = run_with_journal(
-        "coming-times-out",
-        &["krtest_coming", "--timeout", "100ms"],
+        "going-times-out",
+        &["krtest_going", "--timeout", "100ms"],
         Journal::Listening,
     ) else {
         return;
@@ -299,7 +299,7 @@ fn timeout_is_logged_with_its_message_id() {
     assert_eq!(out.status.code(), Some(75));
     let timed_out = find(&entries, "7a6a60d4fc50499599b2229f6549a519");
     assert_eq!(timed_out["PRIORITY"], "3");
-    assert_eq!(timed_out["KMOD_MODULE"], "krtest_coming");
+    assert_eq!(timed_out["KMOD_MODULE"], "krtest_going");
 }
 
 #[test]

@@ -136,7 +136,7 @@ pub fn not_ready(report: &Report, facts: &Facts, module: &ModuleReport) -> Cause
     let kubelite = &report.kubelite;
     let kernel = &report.kernel;
     if module.state == State::LoadedNotReady {
-        return loaded_not_ready(&module.paths);
+        return loaded_not_ready(&module.paths, facts);
     }
     if let Some(container) = in_container(facts) {
         return container;
@@ -241,16 +241,16 @@ fn denied_on_cmdline(module: &ModuleReport, kernel: &Kernel) -> Option<String> {
         .cloned()
 }
 
-fn loaded_not_ready(paths: &[PathState]) -> Cause {
+fn loaded_not_ready(paths: &[PathState], facts: &Facts) -> Cause {
     let missing: Vec<String> = paths
         .iter()
         .filter(|p| !p.present)
         .map(|p| p.path.display().to_string())
         .collect();
-    let coming = paths.iter().any(|p| p.value.as_deref() == Some("coming"));
     Cause::LoadedNotReady {
         missing: missing.join(", "),
-        coming,
+        // What the wait past --timeout looks at (patience.rs).
+        initialising: crate::readiness::initialising(&facts.root),
     }
 }
 

@@ -9,6 +9,7 @@ use nix::errno::Errno;
 
 use crate::logging::{self, message_id};
 use crate::modprobe_d::InstallLine;
+use crate::patience::Limit;
 use crate::status::Status;
 use crate::system::normalize_module_name;
 
@@ -106,10 +107,18 @@ pub enum Cause {
         timeout: String,
         step: LoadStep,
     },
-    /// `check`: in the kernel, but a readiness path is missing.
+    /// The kernel was still initialising `module` (our insertion, or one in
+    /// its `coming` state) when the longest wait, `limit`, ended.
+    InitOutlasted {
+        module: String,
+        limit: &'static Limit,
+    },
+    /// `check`: in the kernel, but a readiness path is missing;
+    /// `initialising`: a module the kernel is still initialising (for
+    /// which kmod-ready would wait past its timeout), if any.
     LoadedNotReady {
         missing: String,
-        coming: bool,
+        initialising: Option<String>,
     },
     /// `check`: blacklisted in modprobe.d (`at`), not loaded; `resolved` is
     /// set when the name is an alias of those modules.
@@ -249,8 +258,6 @@ pub enum LoadStep {
     Reading,
     /// Running the modprobe.d `install` command of `module`.
     Install { module: String },
-    /// Inserting `module`: the kernel runs its init function.
-    Init { module: String },
 }
 
 /// The insertion the kernel (or an `install` line) refused.
@@ -324,7 +331,7 @@ impl Cause {
                 (Status::TimedOut, TIMED_OUT)
             }
             Interrupted { .. } => (Status::TimedOut, INTERRUPTED),
-            LoadTimedOut { .. } => (Status::TimedOut, LOAD_TIMED_OUT),
+            LoadTimedOut { .. } | InitOutlasted { .. } => (Status::TimedOut, LOAD_TIMED_OUT),
             KubeliteCommandRejected { .. } => (Status::Usage, LOAD_FAILED),
             KubeliteCommandUnrunnable { .. } => (Status::Unavailable, LOAD_FAILED),
             WaitForNeverAppears { .. } => (Status::TimedOut, TIMED_OUT),

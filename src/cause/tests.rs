@@ -32,7 +32,7 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (WaitForMissing { timeout: text("10 s"), missing: text("/proc/sys/net/x") }, 75, false),
         (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Reading }, 75, false),
         (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Install { module: text(MODULE) } }, 75, false),
-        (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Init { module: text(MODULE) } }, 75, false),
+        (InitOutlasted { module: text("krtest_dep"), limit: crate::patience::limit(std::time::Instant::now(), std::time::Duration::from_secs(10)) }, 75, false),
         (KubeliteCommandRejected { command: text("kmod-ready --timeout 2h x"), reason: text("too long") }, 64, false),
         (ConfigNotRegular { file: text("/etc/modprobe.d/x.conf (a FIFO)") }, 78, false),
         (KubeliteCommandUnrunnable { command: text("/x/kmod-ready krtest_mod"), reason: text("/x/kmod-ready does not exist") }, 69, false),
@@ -40,8 +40,9 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (KernelWithoutModules { release: text("6.1.0-test"), option: Some(text("CONFIG_X")) }, 69, false),
         (KernelWithoutModules { release: text("6.1.0-test"), option: None }, 69, false),
         (Interrupted { signal: text("SIGTERM"), missing: text("/sys/module/krtest_mod") }, 75, false),
-        (LoadedNotReady { missing: text("/sys/module/krtest_mod"), coming: true }, 75, false),
-        (LoadedNotReady { missing: text("/sys/module/krtest_mod"), coming: false }, 75, false),
+        (LoadedNotReady { missing: text("/sys/module/krtest_mod"), initialising: Some(text(MODULE)) }, 75, false),
+        (LoadedNotReady { missing: text("/proc/sys/net/krtest"), initialising: Some(text("krtest_dep")) }, 75, false),
+        (LoadedNotReady { missing: text("/sys/module/krtest_mod"), initialising: None }, 75, false),
         (Blacklisted { at: text("/etc/modprobe.d/x.conf:1"), resolved: None }, 78, false),
         (Blacklisted { at: text("modprobe.d"), resolved: Some(text("krtest_target")) }, 78, false),
         (NotLoaded { nothing_loads_it: true }, 69, false),
@@ -81,7 +82,7 @@ fn listed(cause: &Cause) {
         KernelRefused | SignatureRejected | NoModuleSupport { .. } | BadFormat { .. } => {}
         UnknownSymbol { .. } | InstallLineFailed { .. } | InsertFailed => {}
         TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } | Blacklisted { .. } => {}
-        WaitForMissing { .. } => {}
+        WaitForMissing { .. } | InitOutlasted { .. } => {}
         NotLoaded { .. } | KubeliteOverrideReset { .. } | LoadTimedOut { .. } => {}
         KubeliteCommandRejected { .. } | ConfigNotRegular { .. } => {}
         KubeliteCommandUnrunnable { .. } | WaitForNeverAppears { .. } | DropInMasked { .. } => {}

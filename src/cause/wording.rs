@@ -11,6 +11,8 @@ use crate::libkmod::LIBRARY;
 use crate::microk8s::KUBE_PROXY_ARGS;
 
 use super::{Cause, LoadStep};
+use crate::cli::format_duration;
+use crate::patience;
 
 /// The fix when libkmod is missing, for the failure and for `check`'s
 /// warning alike.
@@ -192,8 +194,8 @@ impl Cause {
             ),
             Cause::TimedOut { timeout, missing } => Wording::reason_fix(
                 format!(
-                    "still missing after {timeout}: {missing}; the module may still be \
-                     initialising or failed in the kernel"
+                    "still missing after {timeout}: {missing}, and the kernel is initialising \
+                     no module (it may have failed there)"
                 ),
                 "see `dmesg`, or raise --timeout",
             ),
@@ -215,11 +217,33 @@ impl Cause {
                 "run it again once the system is up",
             ),
             Cause::LoadTimedOut { timeout, step } => load_timed_out(timeout, step),
-            Cause::LoadedNotReady { missing, coming } => {
-                let fix = if *coming {
+            Cause::InitOutlasted {
+                module: initialising,
+                limit,
+            } => Wording::reason_fix(
+                format!(
+                    "the kernel was still initialising {initialising} after {}, the longest \
+                     kmod-ready waits while it does ({})",
+                    format_duration(limit.after),
+                    limit.source
+                ),
+                format!(
+                    "see `dmesg` for what the init of {initialising} is doing; to wait longer, \
+                     raise TimeoutStartSec= of the unit that runs kmod-ready"
+                ),
+            ),
+            Cause::LoadedNotReady {
+                missing,
+                initialising,
+            } => {
+                let fix = if let Some(initialising) = initialising {
+                    let what = if initialising == module { "it" } else { initialising };
                     format!(
-                        "it is still initialising: wait (`kmod-ready --timeout 30s {module}`), \
-                         or see `dmesg`"
+                        "the kernel is still initialising {what}, and `kmod-ready {module}` \
+                         waits while it does, past --timeout up to the unit's start timeout \
+                         less {} ({} without one); if it stays so, see `dmesg`",
+                        format_duration(patience::MARGIN),
+                        format_duration(patience::DEFAULT_LIMIT)
                     )
                 } else {
                     "see `dmesg`".to_string()
@@ -492,12 +516,23 @@ impl Cause {
             Cause::LoadTimedOut { timeout, .. } => {
                 format!("{module}: still loading after {timeout}")
             }
-            Cause::LoadedNotReady { coming: true, .. } => {
-                format!("{module}: loaded, still initialising")
+            Cause::InitOutlasted { limit, .. } => {
+                format!(
+                    "{module}: still initialising after {}",
+                    format_duration(limit.after)
+                )
             }
             Cause::LoadedNotReady {
+                initialising: Some(initialising),
+                ..
+            } if initialising == module => format!("{module}: loaded, still initialising"),
+            Cause::LoadedNotReady {
+                initialising: Some(initialising),
+                ..
+            } => format!("{module}: loaded, {initialising} still initialising"),
+            Cause::LoadedNotReady {
                 missing,
-                coming: false,
+                initialising: None,
             } => format!("{module}: loaded, but {missing} is missing"),
             Cause::Blacklisted { .. } => format!("{module}: blacklisted, not loaded"),
             Cause::NotLoaded {
@@ -608,10 +643,6 @@ fn load_timed_out(timeout: &str, step: &LoadStep) -> Wording {
         LoadStep::Install { module } => (
             format!("the modprobe.d install command of {module} was still running"),
             format!("see the `install` line for {module} in modprobe.d, or raise --timeout"),
-        ),
-        LoadStep::Init { module } => (
-            format!("the kernel was still running the init function of {module}"),
-            "see `dmesg`, or raise --timeout".to_string(),
         ),
     };
     Wording::reason_fix(format!("not ready after {timeout}: {running}"), fix)

@@ -340,12 +340,15 @@ impl FixtureRoot {
     }
 
     /// Points `command` (kmod-ready, or a program that runs it) at this
-    /// root, with no journal or log level from the caller's environment.
+    /// root, with no journal or log level from the caller's environment,
+    /// and not as a process of a systemd unit (a CI job may be one): the
+    /// wait past --timeout would then ask systemd for the unit's limit.
     pub fn environment<'c>(&self, command: &'c mut Command) -> &'c mut Command {
         command
             .env("KMOD_READY_ROOT", &self.path)
             .env_remove("JOURNAL_STREAM")
             .env_remove("KMOD_LOG")
+            .env_remove("INVOCATION_ID")
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
