@@ -105,6 +105,40 @@ fn unreadable_inputs_are_listed_not_read_as_empty() {
     assert_eq!(out.status.code(), Some(0), "{report}");
 }
 
+/// What kubelite reads for kube-proxy, when check cannot read it: the mode
+/// cannot be told, and the verdict is not ready, for any user.
+#[test]
+fn kube_proxy_arguments_check_cannot_read_are_no_verdict() {
+    let args = "/var/snap/microk8s/current/args/kube-proxy";
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "microk8s-iptables-ready");
+    let full = root.path.join(args.trim_start_matches('/'));
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&full)
+        .unwrap();
+    file.set_len(1024 * 1024 + 1).unwrap();
+    let out = run_bounded(root.check_command(&["--json"]));
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let too_large = format!("{args}: larger than 1024 KiB; not read");
+    assert_eq!(
+        report["verdict"]["cause"].as_str().unwrap(),
+        format!("kube-proxy's mode cannot be told: {too_large}")
+    );
+    assert!(skipped(&report).contains(&too_large), "{report}");
+
+    file.set_len(0).unwrap();
+    make_unreadable(&root, args);
+    let out = check_as_nobody(&root);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert_eq!(
+        report["verdict"]["cause"].as_str().unwrap(),
+        format!("kube-proxy's mode cannot be told: {args}: Permission denied (os error 13)")
+    );
+    assert_eq!(report["kube_proxy"]["mode"], serde_json::Value::Null);
+}
+
 #[test]
 fn terminal_escapes_from_files_are_not_printed_raw() {
     let root = FixtureRoot::from_cases(&CHECK_CASES, "ready-override");

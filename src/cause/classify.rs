@@ -11,7 +11,7 @@ use crate::check::kube_proxy::{Contract, Missing, ModuleState};
 use crate::check::next_boot::{NextBoot, NextState};
 use crate::check::report::{Kernel, ModuleReport, PathState, Report, State};
 use crate::kubelite::Rejected;
-use crate::microk8s::MicroK8s;
+use crate::microk8s::{MicroK8s, ModeProblem, ProxyMode};
 use crate::readiness::{is_present, kconfig_option, sys_module_dir, Requirement};
 use crate::system::{cmdline_module_blacklist, has_cap_sys_module, normalize_module_name, Facts};
 
@@ -352,11 +352,25 @@ pub fn kube_proxy_cause(report: &Report, facts: &Facts) -> Option<Failure> {
 
 /// Why kube-proxy would not start on kernel `release` with `contract`.
 fn contract_cause(microk8s: &MicroK8s, contract: &Contract, release: &str) -> Option<Failure> {
+    let problem = match &microk8s.mode_problem {
+        Some(ModeProblem::Refused(refusal)) => Some(Cause::KubeProxyModeRefused {
+            refusal: refusal.clone(),
+            from: microk8s.mode_from.clone(),
+        }),
+        Some(ModeProblem::Unreadable(why)) => {
+            Some(Cause::KubeProxyModeUnknown { why: why.clone() })
+        }
+        None => None,
+    };
+    if let Some(cause) = problem {
+        return Some(Failure::new("kube-proxy", cause));
+    }
     let (name, missing) = contract.missing_at_start(microk8s.mode)?;
     let mode = microk8s
         .mode
-        .map(|m| format!("{m:?}").to_lowercase())
-        .unwrap_or_default();
+        .map(ProxyMode::as_str)
+        .unwrap_or_default()
+        .to_string();
     let cause = match missing {
         Missing::Iptables => Cause::KubeProxyNoIptables {
             nftables_blocked: contract.nftables_would_work(microk8s).err(),

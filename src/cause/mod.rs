@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use nix::errno::Errno;
 
 use crate::logging::{self, message_id};
+use crate::microk8s::Refusal;
 use crate::modprobe_d::InstallLine;
 use crate::patience::Limit;
 use crate::status::Status;
@@ -219,6 +220,17 @@ pub enum Cause {
     NftablesKernelTooOld {
         release: String,
     },
+    /// `check`: kube-proxy (or kubelite before it) would exit at start
+    /// over its arguments or mode, read from `from`.
+    KubeProxyModeRefused {
+        refusal: Refusal,
+        from: String,
+    },
+    /// `check`: kube-proxy's mode cannot be told: a file that decides it
+    /// cannot be read here (`why`: the file and the reason).
+    KubeProxyModeUnknown {
+        why: String,
+    },
     /// `check`: an override's empty `ExecStartPre=` removed ours.
     KubeliteOverrideReset {
         file: PathBuf,
@@ -313,6 +325,9 @@ impl Cause {
                 (Status::Unavailable, LOAD_FAILED)
             }
             NftablesKernelTooOld { .. } | NftTooOld { .. } => (Status::Unavailable, LOAD_FAILED),
+            KubeProxyModeRefused { .. } | KubeProxyModeUnknown { .. } => {
+                (Status::Unavailable, LOAD_FAILED)
+            }
             NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {
                 (Status::Unavailable, LOAD_FAILED)
             }

@@ -62,6 +62,8 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (NftablesKernelTooOld { release: text("5.10.0-30-amd64") }, 69, false),
         (NftTooOld { why: text("/usr/sbin/nft is version 0.9.8") }, 69, false),
         (KubeliteDisabled, 78, false),
+        (KubeProxyModeRefused { refusal: crate::microk8s::Refusal::Userspace, from: text("--proxy-mode in /x") }, 69, false),
+        (KubeProxyModeUnknown { why: text("/x: larger than 1024 KiB; not read") }, 69, false),
         (IndexNotRegular { file: text("/lib/modules/6.1.0-test/modules.dep.bin (a FIFO)"), release: text("6.1.0-test") }, 78, false),
         (InstallDidNotLoad { module: text(MODULE), install: Box::new(InstallLine { file: "/etc/modprobe.d/x.conf".into(), line: 1, command: text("/bin/true") }) }, 78, false),
         (DisabledByInstallLine { at: text("/etc/modprobe.d/x.conf:1"), command: text("/bin/true") }, 78, false),
@@ -93,6 +95,7 @@ fn listed(cause: &Cause) {
         KubeProxyNoIptables { .. } | KubeProxyModuleNotLoaded { .. } => {}
         KubeProxyModuleMissing { .. } | KubeProxyProgramMissing { .. } => {}
         NftablesKernelTooOld { .. } | NftTooOld { .. } => {}
+        KubeProxyModeRefused { .. } | KubeProxyModeUnknown { .. } => {}
         KernelWithoutModules { .. } => {}
     }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::check::kube_proxy::NFT_MIN;
 use crate::check::next_boot::module_name_of;
 use crate::libkmod::LIBRARY;
-use crate::microk8s::KUBE_PROXY_ARGS;
+use crate::microk8s::{Refusal, KUBE_PROXY_ARGS, LONGEST_LINE, NFTABLES_GATE};
 
 use super::{Cause, LoadStep};
 use crate::cli::format_duration;
@@ -441,6 +441,15 @@ impl Cause {
                      a newer kernel"
                 ),
             ),
+            Cause::KubeProxyModeRefused { refusal, from } => {
+                let (why, fix) = refusal_wording(refusal, from);
+                Wording::check_only(format!("{module} would not start: {why}"), fix)
+            }
+            Cause::KubeProxyModeUnknown { why } => Wording::check_only(
+                format!("{module}'s mode cannot be told: {why}"),
+                "run `kmod-ready check` as root if the file is readable only by root; else make it a \
+                 regular file of at most 1 MiB",
+            ),
             Cause::KubeliteOverrideReset { file, unit } => Wording::logged_as(
                 format!("{module} is not loaded and an override stops kmod-ready before kubelite"),
                 format!(
@@ -455,6 +464,46 @@ impl Cause {
                 ),
             ),
         }
+    }
+}
+
+/// Why kubelite or kube-proxy would exit over kube-proxy's arguments or
+/// mode (read from `from`), and the fix.
+fn refusal_wording(refusal: &Refusal, from: &str) -> (String, String) {
+    let set_mode = format!(
+        "fix {from}: the mode is iptables, ipvs or nftables (1.31 and later; 1.29 and 1.30 \
+         with --feature-gates={NFTABLES_GATE}=true), or none for iptables; then `snap restart \
+         microk8s.daemon-kubelite`"
+    );
+    match refusal {
+        Refusal::ArgsMissing => (
+            format!("kubelite cannot open {KUBE_PROXY_ARGS}, which is missing, and exits"),
+            format!("restore {KUBE_PROXY_ARGS} (one argument a line; an empty file will do)"),
+        ),
+        Refusal::LineTooLong => (
+            format!("a line of {KUBE_PROXY_ARGS} is longer than the {LONGEST_LINE} bytes kubelite reads, and kubelite exits"),
+            format!("shorten that line of {KUBE_PROXY_ARGS}"),
+        ),
+        Refusal::FlagWithoutValue { flag } => (
+            format!("--{flag} ends its arguments without a value"),
+            format!("give --{flag} its value in {KUBE_PROXY_ARGS} (--{flag}=VALUE)"),
+        ),
+        Refusal::ConfigMissing { file } => (
+            format!("its --config file {file} is missing"),
+            format!("restore {file}, or remove --config from {KUBE_PROXY_ARGS}"),
+        ),
+        Refusal::NoNftables { minor } => {
+            (format!("1.{minor} has no nftables mode (it came in 1.29)"), set_mode)
+        }
+        Refusal::NftablesGateOff { minor } => (
+            format!("1.{minor} runs nftables mode only with the feature gate {NFTABLES_GATE}=true"),
+            set_mode,
+        ),
+        Refusal::Userspace => ("its userspace mode was removed in 1.26".to_string(), set_mode),
+        Refusal::UnknownMode { mode } => (
+            format!("it has no mode {mode:?} (iptables, ipvs, nftables, or blank for iptables)"),
+            set_mode,
+        ),
     }
 }
 
@@ -596,6 +645,12 @@ impl Cause {
             }
             Cause::KubeliteOverrideReset { .. } => {
                 format!("{module}: not loaded; an override stops kmod-ready before kubelite")
+            }
+            Cause::KubeProxyModeRefused { .. } => {
+                format!("{module}: would exit at start over its arguments or mode")
+            }
+            Cause::KubeProxyModeUnknown { .. } => {
+                format!("{module}: mode cannot be told; a file it reads is unreadable")
             }
         }
     }

@@ -9,7 +9,7 @@ use crate::check::next_boot::{NextBoot, NextState as NextStateView};
 use crate::kubelite::{Kubelite, DROP_IN, PROXY_ERROR};
 use crate::libkmod::LIBRARY;
 use crate::logging::escape_controls;
-use crate::microk8s::ProxyMode;
+use crate::microk8s::{MicroK8s, ModeProblem};
 use crate::system::normalize_module_name;
 
 use super::report::*;
@@ -128,10 +128,7 @@ pub fn human(report: &Report, colour: bool) -> String {
     }
     if let Some(next) = &report.next_boot {
         out.blank();
-        let mode = report
-            .kube_proxy
-            .as_ref()
-            .map(|k| mode_name(k.microk8s.mode));
+        let mode = report.kube_proxy.as_ref().map(|k| mode_name(&k.microk8s));
         render_next_boot(&mut out, next, mode.as_deref());
     }
     out.blank();
@@ -142,7 +139,7 @@ pub fn human(report: &Report, colour: bool) -> String {
 /// How MicroK8s runs kube-proxy, and what its mode needs.
 fn render_kube_proxy(out: &mut Out, kube_proxy: &KubeProxy) {
     let microk8s = &kube_proxy.microk8s;
-    let mode = mode_name(microk8s.mode);
+    let mode = mode_name(microk8s);
     out.field(
         "kube-proxy",
         Tone::Plain,
@@ -159,10 +156,13 @@ fn render_kube_proxy(out: &mut Out, kube_proxy: &KubeProxy) {
 }
 
 /// "iptables mode".
-fn mode_name(mode: Option<ProxyMode>) -> String {
-    match mode {
-        Some(mode) => format!("{mode:?} mode").to_lowercase(),
-        None => "a mode check does not know".to_string(),
+fn mode_name(microk8s: &MicroK8s) -> String {
+    match (microk8s.mode, &microk8s.mode_problem) {
+        (Some(mode), _) => format!("{} mode", mode.as_str()),
+        (None, Some(ModeProblem::Refused(_))) => "no mode it accepts".to_string(),
+        (None, Some(ModeProblem::Unreadable(_))) | (None, None) => {
+            "a mode check cannot tell".to_string()
+        }
     }
 }
 
