@@ -178,3 +178,35 @@ debian_mirror() {
             /etc/apt/sources.list
     fi
 }
+
+# Unpacks Debian packages (never installs them), all of one version, into a
+# cache directory outside the clone, and prints it: NAME is the cache's
+# subdirectory, PACKAGE... the packages (the first one's candidate version
+# is asked of the rest too). KMOD_READY_TEST_CACHE, default
+# /var/cache/kmod-ready-tests, holds one directory per NAME and version;
+# later runs only print it. The files are under DIR/root.
+unpacked_debian_packages() {
+    local name=$1 first=$2 candidate dir p
+    shift
+    version_of() { apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p'; }
+    candidate=$(version_of "$first")
+    if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
+        apt_get update || die "apt-get update failed"
+        candidate=$(version_of "$first")
+    fi
+    [ -n "$candidate" ] && [ "$candidate" != "(none)" ] || die "apt knows no $first: add Debian's main to the apt sources"
+    dir=${KMOD_READY_TEST_CACHE:-/var/cache/kmod-ready-tests}/$name/${candidate//[:+~]/_}
+    if [ ! -f "$dir/unpacked" ]; then
+        rm -rf "$dir.new" && mkdir -p "$dir.new"
+        for p in "$@"; do
+            (cd "$dir.new" && apt-get -q -o APT::Sandbox::User=root download "$p=$candidate" >&2) ||
+                die "apt-get download $p=$candidate failed"
+        done
+        for p in "$dir.new"/*.deb; do dpkg-deb -x "$p" "$dir.new/root" || die "dpkg-deb -x of ${p##*/} failed"; done
+        touch "$dir.new/unpacked"
+        # Whole or not at all: a run killed half-way leaves only $dir.new.
+        rm -rf "$dir" && mv "$dir.new" "$dir"
+    fi
+    echo "$dir"
+}
+

@@ -8,6 +8,8 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use uapi_version::strverscmp;
+
 use crate::input;
 use crate::system::Facts;
 
@@ -19,10 +21,13 @@ const ROOTS: [&str; 3] = ["/boot", "/efi", "/boot/efi"];
 const LOADER_GUID: &str = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
 
 struct Entry {
-    /// The file name without `.conf`: what loaders call the entry.
+    /// The file name without `.conf` and without a boot counter
+    /// (`+LEFT-DONE`): what loaders call the entry.
     id: String,
     file: PathBuf,
     keys: BTreeMap<String, String>,
+    /// Boot counting: the tries left, when the file name counts them.
+    tries_left: Option<u32>,
 }
 
 impl Entry {
@@ -41,32 +46,66 @@ pub(super) fn next_kernel(
         let entries = entries(facts, &Path::new(root).join("loader/entries"));
         (!entries.is_empty()).then(|| (Path::new(root), entries))
     })?;
-    let (chosen, from) = match grub {
+    let dir = root.join("loader/entries");
+    let (choices, casefold, loader) = match grub {
         Some((chosen, _)) => {
             // blscfg lists the newest version first.
             entries.sort_by(|a, b| versions(b, a));
-            (chosen.map(str::to_string), "GRUB".to_string())
+            let choices = chosen.map(|c| (c.to_string(), "GRUB".to_string()));
+            (choices.into_iter().collect(), false, "GRUB")
         }
         None => {
             entries.sort_by(systemd_boot_order);
-            systemd_boot_choice(facts, root)
+            (
+                systemd_boot_choices(facts, root),
+                true,
+                "systemd-boot's order",
+            )
         }
     };
-    let entry = match &chosen {
-        // systemd-boot names an entry by its file name, GRUB without `.conf`.
-        Some(pattern) => entries.iter().find(|e| {
-            glob_matches(pattern, &e.id) || glob_matches(pattern, &format!("{}.conf", e.id))
-        }),
-        None => entries.first(),
+    // systemd-boot names an entry by its file name, GRUB without `.conf`;
+    // systemd-boot matches without regard to case.
+    let matches = |pattern: &str, entry: &Entry| {
+        let fold = |s: &str| {
+            if casefold {
+                s.to_lowercase()
+            } else {
+                s.to_string()
+            }
+        };
+        let (pattern, id) = (fold(pattern), fold(&entry.id));
+        glob_matches(&pattern, &id) || glob_matches(&pattern, &format!("{id}.conf"))
     };
-    let dir = root.join("loader/entries");
-    let source = match &chosen {
-        Some(pattern) => format!("{}, entry {pattern:?} ({from})", dir.display()),
-        None => format!("{}, the first entry ({from})", dir.display()),
-    };
-    let Some(entry) = entry else {
-        let why = format!("no entry matches {:?}", chosen.unwrap_or_default());
-        return Some(NextKernel::unknown(source, why));
+    let found = choices.iter().find_map(|(pattern, from)| {
+        let entry = entries.iter().find(|e| matches(pattern, e))?;
+        Some((
+            entry,
+            format!("{}, entry {pattern:?} ({from})", dir.display()),
+        ))
+    });
+    let (entry, source) = match found {
+        Some(found) => found,
+        None => {
+            let Some(first) = entries.first() else {
+                return Some(NextKernel::unknown(
+                    dir.display().to_string(),
+                    "no entry".into(),
+                ));
+            };
+            let unmatched: Vec<String> = choices
+                .iter()
+                .map(|(pattern, from)| format!("{pattern:?} ({from})"))
+                .collect();
+            let source = match unmatched.is_empty() {
+                true => format!("{}, the first entry ({loader})", dir.display()),
+                false => format!(
+                    "{}, the first entry ({loader}; {} matches no entry)",
+                    dir.display(),
+                    unmatched.join(", ")
+                ),
+            };
+            (first, source)
+        }
     };
     let image = entry.get("linux").map(str::to_string);
     let release = entry.get("version").map(str::to_string).or_else(|| {
@@ -94,19 +133,40 @@ fn entries(facts: &Facts, dir: &Path) -> Vec<Entry> {
         .flatten()
         .filter_map(|entry| entry.file_name().into_string().ok())
         .filter_map(|name| {
-            let id = name.strip_suffix(".conf")?.to_string();
+            let (id, tries_left) = boot_counter(name.strip_suffix(".conf")?);
             let file = dir.join(&name);
             let text = facts.read_bytes(&file, input::CONFIG)?;
-            let keys = String::from_utf8_lossy(&text)
-                .lines()
-                .map(str::trim)
-                .filter(|line| !line.is_empty() && !line.starts_with('#'))
-                .filter_map(|line| {
-                    let (key, value) = line.split_once([' ', '\t'])?;
-                    Some((key.to_string(), value.trim().to_string()))
-                })
-                .collect();
-            Some(Entry { id, file, keys })
+            let mut keys = BTreeMap::new();
+            for line in String::from_utf8_lossy(&text).lines().map(str::trim) {
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let Some((key, value)) = line.split_once([' ', '\t']) else {
+                    continue;
+                };
+                let value = value.trim().to_string();
+                match keys.entry(key.to_string()) {
+                    // Several `options` lines are one command line, in order;
+                    // of any other key the last line counts.
+                    std::collections::btree_map::Entry::Occupied(mut seen) if key == "options" => {
+                        let joined: &mut String = seen.get_mut();
+                        joined.push(' ');
+                        joined.push_str(&value);
+                    }
+                    std::collections::btree_map::Entry::Occupied(mut seen) => {
+                        seen.insert(value);
+                    }
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        slot.insert(value);
+                    }
+                }
+            }
+            Some(Entry {
+                id: id.to_string(),
+                file,
+                keys,
+                tries_left,
+            })
         })
         .collect()
 }
@@ -118,44 +178,88 @@ fn versions(a: &Entry, b: &Entry) -> Ordering {
     )
 }
 
-/// systemd-boot's order: entries with a sort-key first, by sort-key,
-/// machine-id, then the newest version; the others by id, newest first.
+/// systemd-boot's order: entries with no tries left last; entries with a
+/// sort-key first, by sort-key, machine-id, then the newest version; then
+/// by id, newest first. Versions and ids compare as systemd compares them
+/// (`strverscmp_improved`, the UAPI version format).
 fn systemd_boot_order(a: &Entry, b: &Entry) -> Ordering {
-    match (a.get("sort-key"), b.get("sort-key")) {
-        (Some(x), Some(y)) => x
-            .cmp(y)
-            .then_with(|| a.get("machine-id").cmp(&b.get("machine-id")))
-            .then_with(|| versions(b, a)),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => compare_versions(&b.id, &a.id),
+    // Entries with no tries left go last.
+    let spent = |e: &Entry| e.tries_left == Some(0);
+    spent(a)
+        .cmp(&spent(b))
+        .then_with(|| match (a.get("sort-key"), b.get("sort-key")) {
+            (Some(x), Some(y)) => x
+                .cmp(y)
+                .then_with(|| a.get("machine-id").cmp(&b.get("machine-id")))
+                .then_with(|| {
+                    strverscmp(
+                        b.get("version").unwrap_or(""),
+                        a.get("version").unwrap_or(""),
+                    )
+                }),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        })
+        .then_with(|| strverscmp(&b.id, &a.id))
+}
+
+/// `NAME+LEFT-DONE` or `NAME+LEFT` (boot counting): NAME and LEFT.
+fn boot_counter(stem: &str) -> (&str, Option<u32>) {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let counted = stem.rsplit_once('+').and_then(|(name, counter)| {
+        let (left, done) = counter.split_once('-').unwrap_or((counter, "0"));
+        (digits(left) && digits(done)).then(|| left.parse().ok().map(|left| (name, left)))?
+    });
+    match counted {
+        Some((name, left)) => (name, Some(left)),
+        None => (stem, None),
     }
 }
 
-/// The entry systemd-boot picks, as a glob, and from where.
-fn systemd_boot_choice(facts: &Facts, root: &Path) -> (Option<String>, String) {
-    for name in ["LoaderEntryOneShot", "LoaderEntryDefault"] {
+/// What systemd-boot tries, in order, as globs, each with where it comes
+/// from: the one-shot EFI variable, the default one, loader.conf's last
+/// `default` (`@saved`: the entry booted last); when none matches an
+/// entry, it boots the first in its order.
+fn systemd_boot_choices(facts: &Facts, root: &Path) -> Vec<(String, String)> {
+    let efi = |name: &str| {
         let file = format!("/sys/firmware/efi/efivars/{name}-{LOADER_GUID}");
-        if let Some(value) = facts
+        facts
             .read_bytes(&file, input::SMALL)
             .and_then(|b| efi_string(&b))
-        {
-            return (Some(value), format!("EFI variable {name}"));
+    };
+    let saved = |pattern: String, from: String| match pattern.as_str() {
+        "@saved" => efi("LoaderEntryLastBooted").map(|last| {
+            (
+                last,
+                format!("{from}: @saved, EFI variable LoaderEntryLastBooted"),
+            )
+        }),
+        _ => Some((pattern, from)),
+    };
+    let mut choices = Vec::new();
+    for name in ["LoaderEntryOneShot", "LoaderEntryDefault"] {
+        if let Some(value) = efi(name) {
+            choices.extend(saved(value, format!("EFI variable {name}")));
         }
     }
     let loader_conf = root.join("loader/loader.conf");
     let default = facts
         .read_bytes(&loader_conf, input::SMALL)
         .and_then(|text| {
-            String::from_utf8_lossy(&text).lines().find_map(|line| {
-                let (key, value) = line.trim().split_once([' ', '\t'])?;
-                (key == "default").then(|| value.trim().to_string())
-            })
+            // The last `default` line wins.
+            String::from_utf8_lossy(&text)
+                .lines()
+                .rev()
+                .find_map(|line| {
+                    let (key, value) = line.trim().split_once([' ', '\t'])?;
+                    (key == "default").then(|| value.trim().to_string())
+                })
         });
-    match default {
-        Some(glob) => (Some(glob), format!("default in {}", loader_conf.display())),
-        None => (None, "systemd-boot's order".to_string()),
+    if let Some(glob) = default {
+        choices.extend(saved(glob, format!("default in {}", loader_conf.display())));
     }
+    choices
 }
 
 /// An EFI variable holding a string: 4 bytes of attributes, then UTF-16LE

@@ -197,7 +197,7 @@ impl Suite {
 }
 
 /// Whether this test runs as root: /proc/self belongs to the effective user.
-fn running_as_root() -> bool {
+pub fn running_as_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
