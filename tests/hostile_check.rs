@@ -139,6 +139,34 @@ fn kube_proxy_arguments_check_cannot_read_are_no_verdict() {
     assert_eq!(report["kube_proxy"]["mode"], serde_json::Value::Null);
 }
 
+/// RHEL ships grub.cfg 0600: what GRUB reads and check cannot is no
+/// verdict, never one from the Boot Loader Specification entries beside it.
+#[test]
+fn a_grub_cfg_check_cannot_read_is_no_next_boot_verdict() {
+    let grub_cfg = "/boot/grub2/grub.cfg";
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "next-boot-bls-kernelopts");
+    make_unreadable(&root, grub_cfg);
+    let mut command = Command::new("setpriv");
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .args(common::kmod_ready_argv())
+        .args(["check", "--json", "--next-boot"])
+        .env("KMOD_READY_ROOT", &root.path);
+    let out = run_bounded(command);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let denied = format!("{grub_cfg}: Permission denied (os error 13)");
+    assert_eq!(
+        report["next_boot"]["kernel"]["guess"].as_str().unwrap(),
+        format!("{denied} (run check as root)")
+    );
+    assert_eq!(
+        report["next_boot"]["kernel"]["release"],
+        serde_json::Value::Null
+    );
+    assert!(skipped(&report).contains(&denied), "{report}");
+}
+
 #[test]
 fn terminal_escapes_from_files_are_not_printed_raw() {
     let root = FixtureRoot::from_cases(&CHECK_CASES, "ready-override");

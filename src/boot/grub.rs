@@ -11,25 +11,65 @@ use std::path::{Path, PathBuf};
 use crate::input;
 use crate::system::Facts;
 
-use super::{bls, join_words, release_of_image, NextKernel};
+use super::{bls, join_words, release_of_entry_image, NextKernel};
 
+/// Where grub.cfg is, in the order they are tried: Debian and Ubuntu, then
+/// RHEL, Fedora and SUSE; then the EFI system partition's vendor
+/// directories, where RHEL 8 and older keep the whole of it on EFI machines
+/// (elsewhere the file there only hands over to one of the first two).
 const GRUB_DIRS: [&str; 2] = ["/boot/grub", "/boot/grub2"];
+const EFI_DIR: &str = "/boot/efi/EFI";
+
+/// The first line of a grubenv block: GRUB ignores a block without it.
+const ENVBLK_SIGNATURE: &str = "# GRUB Environment Block\n";
 
 pub(super) fn next_kernel(facts: &Facts) -> Option<NextKernel> {
-    let (dir, config) = GRUB_DIRS.iter().find_map(|dir| {
-        let config = facts.read_bytes(Path::new(dir).join("grub.cfg"), input::CONFIG)?;
-        Some((
-            PathBuf::from(dir),
-            String::from_utf8_lossy(&config).into_owned(),
-        ))
+    let mut dirs: Vec<PathBuf> = GRUB_DIRS.iter().map(PathBuf::from).collect();
+    let mut vendors: Vec<PathBuf> = std::fs::read_dir(facts.root.path(EFI_DIR))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|vendor| Path::new(EFI_DIR).join(vendor.file_name()))
+        .collect();
+    vendors.sort();
+    dirs.extend(vendors);
+    let (dir, config) = dirs.iter().find_map(|dir| {
+        let file = dir.join("grub.cfg");
+        match facts.root.read_bytes(&file, input::CONFIG) {
+            Ok(Some(config)) => Some((
+                dir.clone(),
+                Ok(String::from_utf8_lossy(&config).into_owned()),
+            )),
+            Ok(None) => None,
+            Err(unread) => Some((dir.clone(), Err(unread))),
+        }
     })?;
+    let config_file = dir.join("grub.cfg");
+    let config = match config {
+        Ok(config) => config,
+        // GRUB reads it at boot; what check cannot read, it cannot judge.
+        Err(unread) => {
+            facts.note_unread(unread.to_string());
+            let why = format!("{unread} (run check as root)");
+            return Some(NextKernel::unknown(config_file.display().to_string(), why));
+        }
+    };
+    let (config, custom) = with_custom_cfg(facts, &dir, &config);
     let env_file = dir.join("grubenv");
     let env = facts
         .read_bytes(&env_file, input::SMALL)
         .map(|bytes| environment(&String::from_utf8_lossy(&bytes)))
         .unwrap_or_default();
-    let config_file = dir.join("grub.cfg");
-    let (selector, from) = default_entry(&config, &env, &env_file, &config_file);
+    let (selector, mut from) = default_entry(&config, &env, &env_file, &config_file);
+    // The winning `set default` may be custom.cfg's.
+    let custom_file = dir.join("custom.cfg");
+    let in_custom = custom.as_deref().is_some_and(|custom| {
+        let (custom_default, _) = default_entry(custom, &env, &env_file, &custom_file);
+        from.starts_with("default in ") && custom_default == selector
+    });
+    if in_custom {
+        from = format!("default in {} (sourced by grub.cfg)", custom_file.display());
+    }
     if words_of(&config)
         .iter()
         .any(|words| words.first().map(String::as_str) == Some("blscfg"))
@@ -42,36 +82,83 @@ pub(super) fn next_kernel(facts: &Facts) -> Option<NextKernel> {
         return Some(next);
     }
     let menu = menu(&config);
-    let entry = select(&menu, &selector);
-    let source = format!("{}, entry {selector:?} ({from})", config_file.display());
-    let Some(entry) = entry else {
-        let why = format!(
-            "no menu entry of {} matches {selector:?}",
-            config_file.display()
-        );
+    let mut source = format!("{}, entry {selector:?} ({from})", config_file.display());
+    let Some((entry, fell_back)) = select(&menu, &selector) else {
+        let why = format!("{} has no menu entry", config_file.display());
         return Some(NextKernel::unknown(source, why));
     };
+    if fell_back {
+        source.push_str(", which names no entry: GRUB boots the first of its menu");
+    }
     let (image, args) = entry.linux.clone().unzip();
     let args: Vec<String> = args.unwrap_or_default();
+    let release = match image.as_deref() {
+        Some(image) => release_of_entry_image(facts, image),
+        None => Err("it has no linux line".to_string()),
+    };
+    let (release, guess) = match release {
+        Ok(release) => (Some(release), None),
+        Err(why) => (None, Some(format!("the entry {:?}: {why}", entry.title))),
+    };
     Some(NextKernel {
-        release: image
-            .as_deref()
-            .and_then(release_of_image)
-            .map(str::to_string),
+        release,
         image,
         cmdline: join_words(&expand(&args, &env)),
         source: format!("{source}: {:?}", entry.title),
-        guess: None,
+        guess,
     })
 }
 
-/// grubenv's `KEY=VALUE` lines.
+/// grubenv's `KEY=VALUE` lines, as GRUB reads the block: none when it does
+/// not start with its signature line, and only whole lines (a last line
+/// without its newline is not read).
 pub(super) fn environment(text: &str) -> BTreeMap<String, String> {
-    text.lines()
+    let Some(block) = text.strip_prefix(ENVBLK_SIGNATURE) else {
+        return BTreeMap::new();
+    };
+    let whole = block.rfind('\n').map_or("", |end| &block[..end]);
+    whole
+        .lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| line.split_once('='))
         .map(|(key, value)| (key.to_string(), value.to_string()))
         .collect()
+}
+
+/// grub.cfg with the `custom.cfg` beside it put where 41_custom's
+/// `source ${config_directory}/custom.cfg` (or `$prefix/custom.cfg`) reads
+/// it: its entries join the menu, and a `set default` in it counts.
+/// Also the text of custom.cfg, when it is read.
+fn with_custom_cfg(facts: &Facts, dir: &Path, config: &str) -> (String, Option<String>) {
+    let sources_custom = |line: &str| {
+        let words = line_words(line);
+        words.len() == 2 && words[0] == "source" && words[1].ends_with("/custom.cfg")
+    };
+    if !config.lines().any(sources_custom) {
+        return (config.to_string(), None);
+    }
+    let custom = facts
+        .read_bytes(dir.join("custom.cfg"), input::CONFIG)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+    let Some(custom) = custom else {
+        return (config.to_string(), None);
+    };
+    // Only the first source runs: 41_custom's `elif` reads the second
+    // only when the first directory is unset.
+    let mut done = false;
+    let merged = config
+        .lines()
+        .map(|line| {
+            if !done && sources_custom(line) {
+                done = true;
+                custom.clone()
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (merged, Some(custom))
 }
 
 /// Which entry boots next, and why.
@@ -168,26 +255,54 @@ fn entry_head(words: &[String]) -> Entry {
     entry
 }
 
-/// The entry `selector` names: `>`-separated steps, each an index, a title
-/// or an id; a submenu stands for its first entry.
-fn select<'m>(menu: &'m [Entry], selector: &str) -> Option<&'m Entry> {
+/// The entry `selector` names, as GRUB's menu picks its default:
+/// `>`-separated steps (`>>` is a `>` of a title), each an index, a title
+/// or an id; a step that names nothing falls back to the first entry of
+/// its level, and a submenu stands for its first entry. `fell_back` says
+/// whether a step named nothing.
+fn select<'m>(menu: &'m [Entry], selector: &str) -> Option<(&'m Entry, bool)> {
     let mut level = menu;
     let mut chosen = None;
-    for step in selector.split('>') {
-        let entry = match step.parse::<usize>() {
+    let mut fell_back = false;
+    for step in selector_steps(selector) {
+        let named = match step.parse::<usize>() {
             Ok(index) => level.get(index),
             Err(_) => level
                 .iter()
-                .find(|e| e.title == step || e.id.as_deref() == Some(step)),
-        }?;
+                .find(|e| e.title == step || e.id.as_deref() == Some(step.as_str())),
+        };
+        let entry = match named {
+            Some(entry) => entry,
+            None => {
+                fell_back = true;
+                level.first()?
+            }
+        };
         level = &entry.children;
         chosen = Some(entry);
+        if !entry.submenu {
+            break;
+        }
     }
     let mut entry = chosen?;
     while entry.submenu {
         entry = entry.children.first()?;
     }
-    Some(entry)
+    Some((entry, fell_back))
+}
+
+/// The steps of a default: split at `>`, where `>>` stands for a `>`.
+fn selector_steps(selector: &str) -> Vec<String> {
+    let mut steps = vec![String::new()];
+    let mut chars = selector.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '>' if chars.next_if_eq(&'>').is_some() => steps.last_mut().unwrap().push('>'),
+            '>' => steps.push(String::new()),
+            c => steps.last_mut().unwrap().push(c),
+        }
+    }
+    steps
 }
 
 /// `$name` and `${name}` words from grubenv; unknown ones are dropped, as
@@ -291,7 +406,7 @@ submenu 'Advanced options for Debian GNU/Linux' $menuentry_id_option 'gnulinux-a
         assert_eq!(menu.len(), 2);
         let image = |selector: &str| {
             select(&menu, selector)
-                .and_then(|e| e.linux.clone())
+                .and_then(|(e, _)| e.linux.clone())
                 .map(|l| l.0)
         };
         assert_eq!(image("0").as_deref(), Some("/boot/vmlinuz-6.1.0-50-amd64"));
@@ -311,7 +426,14 @@ submenu 'Advanced options for Debian GNU/Linux' $menuentry_id_option 'gnulinux-a
             Some("/boot/vmlinuz-6.1.0-47-amd64")
         );
         assert_eq!(image("1").as_deref(), Some("/boot/vmlinuz-6.1.0-50-amd64"));
-        assert_eq!(image("7"), None);
+        // Nothing named: the first entry of the level.
+        assert_eq!(image("7").as_deref(), Some("/boot/vmlinuz-6.1.0-50-amd64"));
+        assert_eq!(
+            image("1>9").as_deref(),
+            Some("/boot/vmlinuz-6.1.0-50-amd64")
+        );
+        assert!(select(&menu, "1>9").unwrap().1 && !select(&menu, "1>1").unwrap().1);
+        assert_eq!(selector_steps("a>>b>c"), ["a>b", "c"]);
     }
 
     #[test]

@@ -124,6 +124,28 @@ pub(crate) fn release_of_image(name: &str) -> Option<&str> {
         .filter(|release| !release.is_empty() && release.starts_with(|c: char| c.is_ascii_digit()))
 }
 
+/// The release of the kernel image a boot entry names, and how it is known:
+/// its file name, or the file name a symlink of that name points to
+/// (`/boot/vmlinuz` -> `vmlinuz-6.1.0-50-amd64`); the image's path is tried
+/// as it is and under /boot (a separate /boot partition is GRUB's root).
+/// `Err`: why it cannot be told.
+pub(crate) fn release_of_entry_image(facts: &Facts, image: &str) -> Result<String, String> {
+    if let Some(release) = release_of_image(image) {
+        return Ok(release.to_string());
+    }
+    let candidates = [image.to_string(), format!("/boot{image}")];
+    candidates
+        .iter()
+        .filter_map(|path| std::fs::read_link(facts.root.path(path)).ok())
+        .find_map(|target| release_of_image(&target.to_string_lossy()).map(str::to_string))
+        .ok_or_else(|| {
+            format!(
+                "its kernel image {image} names no release (neither its file name nor a \
+                 symlink's target is vmlinuz-RELEASE)"
+            )
+        })
+}
+
 /// The words of a `linux` line or `options` value after the image: the
 /// command line, as one string.
 fn join_words(words: &[String]) -> Option<String> {
