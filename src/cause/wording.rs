@@ -715,6 +715,8 @@ pub enum Warning<'a> {
     DropInMasked { file: &'a Path },
     /// libkmod cannot be opened (`error` as [`libkmod_unavailable`] says it).
     LibkmodMissing { error: &'a str },
+    /// kube-proxy 1.`minor` runs ipvs mode, deprecated since 1.35.
+    IpvsDeprecated { minor: u32 },
 }
 
 impl Warning<'_> {
@@ -741,6 +743,10 @@ impl Warning<'_> {
             Warning::LibkmodMissing { error } => {
                 format!("{error}: kmod-ready cannot load modules ({INSTALL_LIBKMOD})")
             }
+            Warning::IpvsDeprecated { minor } => format!(
+                "kube-proxy 1.{minor} runs ipvs mode, deprecated since 1.35 and to be removed: \
+                 plan the move to --proxy-mode=nftables"
+            ),
         }
     }
 }

@@ -4,7 +4,11 @@
 
 use crate::cause::classify::{failing_command, kube_proxy_cause, not_ready};
 use crate::cause::{Cause, Failure, Warning};
+use crate::microk8s::ProxyMode;
 use crate::system::Facts;
+
+/// The Kubernetes minor version that deprecated kube-proxy's ipvs mode.
+const IPVS_DEPRECATED: u32 = 35;
 
 use super::report::*;
 
@@ -75,7 +79,12 @@ fn warnings(report: &Report, failure: Option<&Failure>) -> Vec<String> {
         .filter(|_| !cause_names_libkmod)
         .map(|error| Warning::LibkmodMissing { error }.text());
     let lockdown = failure.and_then(|f| lockdown_warning(report, f));
-    [kubelite, libkmod, lockdown]
+    let ipvs = report.kube_proxy.as_ref().and_then(|k| {
+        let minor = k.microk8s.minor()?;
+        (k.microk8s.mode == Some(ProxyMode::Ipvs) && minor >= IPVS_DEPRECATED)
+            .then(|| Warning::IpvsDeprecated { minor }.text())
+    });
+    [kubelite, libkmod, lockdown, ipvs]
         .into_iter()
         .flatten()
         .collect()
