@@ -13,18 +13,8 @@ use std::time::{Duration, Instant};
 use common::{FixtureRoot, CHECK_CASES};
 
 /// Runs `command`, killed after 10 s so that a hang fails the test.
-fn run_bounded(mut command: Command) -> Output {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill();
-    child.wait_with_output().unwrap()
+fn run_bounded(command: Command) -> Output {
+    common::run_bounded(command, Duration::from_secs(10))
 }
 
 fn json(out: &Output) -> serde_json::Value {

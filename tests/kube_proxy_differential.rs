@@ -16,8 +16,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::{FixtureRoot, CHECK_CASES};
 
@@ -56,20 +56,6 @@ fn kubelite_split(text: &str, root: &Path) -> Vec<String> {
     args
 }
 
-fn run_bounded(mut command: Command) -> Output {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    child.wait_with_output().unwrap()
-}
-
 /// The real kube-proxy's outcome, and its last words when it refuses.
 fn real_kube_proxy(binary: &Path, args: &[String], scratch: &Path) -> (Outcome, String) {
     let written = scratch.join("written.yaml");
@@ -93,7 +79,7 @@ fn real_kube_proxy(binary: &Path, args: &[String], scratch: &Path) -> (Outcome, 
         arg.clone()
     });
     command.args(args).current_dir(scratch);
-    let out = run_bounded(command);
+    let out = common::run_bounded(command, Duration::from_secs(20));
     let stderr = String::from_utf8_lossy(&out.stderr);
     // klog's fatal line ("F1207 …"), or the flag parser's "Error: …".
     let said = stderr

@@ -617,3 +617,23 @@ pub fn skip(test: &str, reason: &str) {
     );
     let _ = writeln!(std::io::stderr(), "skipped: {test}: {reason}");
 }
+
+/// Runs `command` with its output captured, killed after `limit` so that a
+/// hang fails the test instead of stalling it.
+pub fn run_bounded(
+    mut command: std::process::Command,
+    limit: std::time::Duration,
+) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() && started.elapsed() < limit {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
+}
