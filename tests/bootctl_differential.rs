@@ -15,7 +15,7 @@
 mod common;
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::{FixtureRoot, CHECK_CASES};
@@ -182,18 +182,14 @@ impl Corpus {
 #[test]
 fn check_boots_the_entry_bootctl_marks_default() {
     const TEST: &str = "check_boots_the_entry_bootctl_marks_default";
-    let Some(bootctl) = std::env::var_os("KMOD_READY_BOOTCTL").filter(|b| !b.is_empty()) else {
-        common::skip(
-            TEST,
-            "KMOD_READY_BOOTCTL is not set: export KMOD_READY_BOOTCTL=$(tests/get-bootctl)",
-        );
+    let Some(bootctl) = common::program_from_env(TEST, "KMOD_READY_BOOTCTL", "tests/get-bootctl")
+    else {
         return;
     };
     if !common::running_as_root() {
         common::skip(TEST, "bootctl needs its ESP bind-mounted, which needs root");
         return;
     }
-    let bootctl = PathBuf::from(bootctl);
     let mut differ = Vec::new();
     let mut fixtures = 0;
     for case in CHECK_CASES.case_names() {

@@ -138,14 +138,14 @@ fn check_outcome(root: &FixtureRoot) -> Result<Outcome, String> {
 #[test]
 fn check_reads_the_mode_the_real_kube_proxy_runs_in() {
     const TEST: &str = "check_reads_the_mode_the_real_kube_proxy_runs_in";
-    let Some(binary) = std::env::var_os("KMOD_READY_KUBE_PROXY").filter(|b| !b.is_empty()) else {
-        common::skip(
-            TEST,
-            "KMOD_READY_KUBE_PROXY is not set: export KMOD_READY_KUBE_PROXY=$(tests/e2e/run --kube-proxy-path)",
-        );
+    let Some(binary) = common::program_from_env(
+        TEST,
+        "KMOD_READY_KUBE_PROXY",
+        "tests/e2e/run --kube-proxy-path",
+    ) else {
         return;
     };
-    let binary = Path::new(&binary);
+    let binary = binary.as_path();
     let (mut compared, mut refused, mut differ) = (Vec::new(), 0, Vec::new());
     for case in CHECK_CASES.case_names() {
         let source = CHECK_CASES.case_dir(&case).join("root").join(ARGS);

@@ -270,12 +270,11 @@ impl NodeExporter {
 
 #[test]
 fn node_exporter_serves_our_series() {
-    let Some(binary) = std::env::var_os("KMOD_READY_NODE_EXPORTER").filter(|b| !b.is_empty())
-    else {
-        common::skip(
-            "node_exporter test",
-            "KMOD_READY_NODE_EXPORTER is not set: export KMOD_READY_NODE_EXPORTER=$(tests/get-node-exporter)",
-        );
+    let Some(binary) = common::program_from_env(
+        "node_exporter test",
+        "KMOD_READY_NODE_EXPORTER",
+        "tests/get-node-exporter",
+    ) else {
         return;
     };
     let dir = TextfileDir::new("node-exporter");

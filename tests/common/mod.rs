@@ -637,3 +637,14 @@ pub fn run_bounded(
     let _ = child.kill();
     child.wait_with_output().unwrap()
 }
+
+/// The path a real program's test gets from `var` (set by tests/run-all
+/// from `script`), or `None` after saying the test is skipped (a failure
+/// under `CI=true`).
+pub fn program_from_env(test: &str, var: &str, script: &str) -> Option<PathBuf> {
+    let path = std::env::var_os(var).filter(|p| !p.is_empty());
+    if path.is_none() {
+        skip(test, &format!("{var} is not set: export {var}=$({script})"));
+    }
+    path.map(PathBuf::from)
+}
