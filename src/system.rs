@@ -357,6 +357,17 @@ pub(crate) fn normalize_module_name(name: &str) -> String {
     name.replace('-', "_")
 }
 
+/// The module a module file holds, by its name:
+/// `kernel/net/ipv4/netfilter/nf_defrag_ipv4.ko.xz` → `nf_defrag_ipv4`.
+pub(crate) fn module_name_of(file: &str) -> String {
+    let base = Path::new(file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = base.split(".ko").next().unwrap_or(&base);
+    normalize_module_name(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,14 +5,13 @@
 
 use std::path::Path;
 
-use crate::check::kube_proxy::NFT_MIN;
-use crate::check::next_boot::module_name_of;
 use crate::libkmod::LIBRARY;
-use crate::microk8s::{Refusal, KUBE_PROXY_ARGS, LONGEST_LINE, NFTABLES_GATE};
+use crate::microk8s::{Refusal, KUBE_PROXY_ARGS, LONGEST_LINE, NFTABLES_GATE, NFT_MIN};
 
 use super::{Cause, LoadStep};
 use crate::cli::format_duration;
 use crate::patience;
+use crate::system::module_name_of;
 
 /// The fix when libkmod is missing, for the failure and for `check`'s
 /// warning alike.

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use crate::cause::classify::{self, Found};
 use crate::cause::libkmod_unavailable;
 use crate::kubelite::Kubelite;
 use crate::libkmod::{Context, Libkmod};
@@ -13,13 +12,12 @@ use crate::system::{
     cmdline_module_blacklist, cmdline_module_list, normalize_module_name, Facts, Root,
 };
 
-use super::diagnose::verdict;
 use super::report::*;
 
 const DEFAULT_MODULE: &str = "nf_conntrack";
 
 /// Reads every fact; never changes anything.
-pub fn collect(requested: &[String], next_boot: bool, root: Root) -> Report {
+pub fn collect(requested: &[String], root: Root) -> (Report, Facts) {
     let facts = Facts::read(root);
     let container = facts.container().map(str::to_string);
     let kubelite = Kubelite::read(&facts);
@@ -41,7 +39,7 @@ pub fn collect(requested: &[String], next_boot: bool, root: Root) -> Report {
         .map(|name| module_report(&facts, &kernel, ctx.as_ref(), usable, name))
         .collect();
     let kube_proxy = super::kube_proxy::kube_proxy(&facts, ctx.as_ref(), &kernel.module_dir);
-    let mut report = Report {
+    let report = Report {
         schema: SCHEMA,
         kernel,
         container,
@@ -55,14 +53,7 @@ pub fn collect(requested: &[String], next_boot: bool, root: Root) -> Report {
         blocking_index,
         verdict: Verdict::default(),
     };
-    if next_boot {
-        report.next_boot = Some(super::next_boot::next_boot(&facts, &report));
-    }
-    report.verdict = verdict(&report, &facts);
-    // Every file that exists but was not read, with the reason: a verdict
-    // made without it is said to be.
-    report.skipped = facts.take_unread();
-    report
+    (report, facts)
 }
 
 /// Those asked for, else those the kubelite drop-in gives kmod-ready, else
@@ -204,7 +195,7 @@ fn module_report(
             .is_some_and(|l| l.loads_nothing()),
         have_libkmod,
     };
-    module.state = classify::module_state(&module, kernel, found);
+    module.state = module_state(&module, kernel, found);
     module
 }
 
@@ -290,4 +281,57 @@ fn path_value(facts: &Facts, path: &Path) -> Option<String> {
     let text = String::from_utf8_lossy(&text[..text.len().min(200)]);
     let value = text.split_whitespace().collect::<Vec<_>>().join(" ");
     (!value.is_empty()).then_some(value)
+}
+
+/// What `check` found of one module in the kernel and in its tree, besides
+/// its report.
+#[derive(Clone, Copy)]
+struct Found {
+    /// One of the modules it resolves to is loaded.
+    pub loaded: bool,
+    /// How many of the modules it resolves to are built in.
+    pub builtin: usize,
+    /// libkmod resolved the name to at least one module.
+    pub in_tree: bool,
+    /// libkmod says a module it resolves to is blacklisted.
+    pub blacklisted: bool,
+    /// The install line libkmod would run for it loads nothing.
+    pub disabled_by_install: bool,
+    /// libkmod could look it up at all.
+    pub have_libkmod: bool,
+}
+
+/// The state `check` reports for a module, most settled first.
+fn module_state(module: &ModuleReport, kernel: &Kernel, found: Found) -> State {
+    let paths_present = module.paths.iter().all(|p| p.present);
+    if paths_present && found.builtin == module.resolved.len() {
+        State::Builtin
+    } else if paths_present {
+        State::Ready
+    } else if found.loaded || found.builtin > 0 {
+        State::LoadedNotReady
+    } else if !kernel.module_dir_exists {
+        State::NotFound
+    } else if !found.have_libkmod {
+        State::Unknown
+    } else if !found.in_tree {
+        State::NotFound
+    } else if denied_on_cmdline(module, kernel).is_some() {
+        State::DeniedByCmdline
+    } else if !module.blacklisted_at.is_empty() || found.blacklisted {
+        State::Blacklisted
+    } else if found.disabled_by_install {
+        State::DisabledByInstall
+    } else {
+        State::Loadable
+    }
+}
+
+/// The module `module_blacklist=` denies, of those `module` resolves to.
+pub(super) fn denied_on_cmdline(module: &ModuleReport, kernel: &Kernel) -> Option<String> {
+    module
+        .resolved
+        .iter()
+        .find(|m| kernel.module_blacklist.contains(m))
+        .cloned()
 }

@@ -18,15 +18,10 @@ use serde::Serialize;
 
 use crate::boot::compare_versions;
 use crate::libkmod::Context;
-use crate::microk8s::{MicroK8s, ProxyMode};
+use crate::microk8s::{MicroK8s, ProxyMode, NFT_MIN};
 use crate::process::run_bounded;
 use crate::readiness::sys_module_dir;
 use crate::system::Facts;
-
-/// The oldest `nft` kube-proxy's nftables mode runs with: its nftables
-/// library (knftables) asks `nft --version` at start and refuses an older
-/// one.
-pub(crate) const NFT_MIN: &str = "1.0.1";
 
 /// What PATH kubelite runs kube-proxy with finds first: the snap's own
 /// programs, then the host's.

@@ -20,14 +20,15 @@
 //! fails when the report emits a key that page does not document, or the
 //! page documents one it never emits.
 //!
-//! The work is done in three steps, each its own file: [`collect`] reads
-//! the facts, [`diagnose`] turns them into a verdict (one
-//! [`crate::cause::Cause`]), [`render`] prints them, for people or as JSON.
+//! The work is done in three steps, each its own room: [`collect`] reads
+//! the facts (and [`next_boot`] those of the next boot), [`diagnose`] alone
+//! turns them into the verdicts (one [`crate::cause::Cause`] each),
+//! [`render`] prints them, for people or as JSON.
 
 mod collect;
 mod diagnose;
 pub(crate) mod kube_proxy;
-pub(crate) mod next_boot;
+mod next_boot;
 mod npd;
 pub(crate) mod prometheus;
 mod render;
@@ -45,6 +46,8 @@ use crate::system::{Root, UNKNOWN_RELEASE};
 const NO_VERDICT: &str = "no verdict: /proc/sys/kernel/osrelease cannot be read; is / the host's?";
 
 use collect::collect;
+use diagnose::diagnose;
+use next_boot::next_boot;
 
 /// Runs `kmod-ready check`: prints the report on stdout.
 pub fn run(args: &CheckArgs, root: Root) -> Status {
@@ -53,7 +56,14 @@ pub fn run(args: &CheckArgs, root: Root) -> Status {
     logging::init(LogTarget::Stderr, -1);
     // The metrics cover the next boot too: a node that will not come back
     // is what a fleet most needs to see before it reboots.
-    let report = collect(&args.modules, args.next_boot || args.prometheus, root);
+    let (mut report, facts) = collect(&args.modules, root);
+    if args.next_boot || args.prometheus {
+        report.next_boot = Some(next_boot(&facts, &report));
+    }
+    diagnose(&mut report, &facts);
+    // Every file that exists but was not read, with the reason: a verdict
+    // made without it is said to be.
+    report.skipped = facts.take_unread();
     // Without the kernel's release (no /proc: not a system's root) every
     // fact below would be about no kernel: say there is no verdict, with a
     // status that no mode reads as "not ready". NPD reads stdout only.

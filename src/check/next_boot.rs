@@ -4,99 +4,18 @@
 
 use std::path::Path;
 
-use serde::Serialize;
-
-use crate::boot::{next_kernel, NextKernel};
-use crate::cause::classify::next_boot_cause;
+use crate::boot::next_kernel;
 use crate::kubelite::UNIT;
 use crate::libkmod::{Context, Libkmod};
 use crate::microk8s::{wrapper_loads_module, wrapper_text, WRAPPER};
 use crate::modprobe_d::{self, Location};
-use crate::system::{cmdline_module_blacklist, normalize_module_name, Facts};
+use crate::system::{cmdline_module_blacklist, module_name_of, normalize_module_name, Facts};
 
 use super::collect::system_path;
-use super::kube_proxy::{contract, Contract, Tree};
-use super::report::{ModuleReport, Report, State};
-
-#[derive(Debug, Serialize)]
-pub(crate) struct NextBoot {
-    pub kernel: NextKernel,
-    /// The next kernel's module directory, when it has one.
-    pub module_dir: Option<String>,
-    /// The command line judged: the boot loader's, or the running one when
-    /// the boot loader does not say.
-    pub cmdline: String,
-    pub modules: Vec<NextModule>,
-    /// What kube-proxy's mode needs of the next kernel (present only when
-    /// MicroK8s is installed and the next kernel is known).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kube_proxy: Option<Contract>,
-    /// Whether kubelite starts at boot (its `[Install]` symlink); null
-    /// without the unit.
-    pub kubelite_enabled: Option<bool>,
-    pub ready: bool,
-    pub cause: Option<String>,
-    pub fix: Option<String>,
-    /// The cause in a few words, module first (`check --npd --next-boot`).
-    #[serde(skip)]
-    pub short: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub(crate) struct NextModule {
-    pub name: String,
-    pub state: NextState,
-    /// With `dependency-missing`: the dependency modules.dep names whose
-    /// file is not there.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub missing_dependency: Option<MissingDependency>,
-    /// What loads it before kubelite at that boot.
-    pub loaded_by: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub(crate) struct MissingDependency {
-    pub name: String,
-    pub file: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum NextState {
-    Builtin,
-    Loadable,
-    NotFound,
-    /// In the tree, but a dependency's file is missing.
-    DependencyMissing,
-    NoModuleDir,
-    DeniedByCmdline,
-    DisabledByInstall,
-    /// libkmod is missing: the tree cannot be read.
-    Unknown,
-}
-
-impl NextModule {
-    /// Ready at that boot: built in, or loadable and loaded before kubelite.
-    pub fn is_ready(&self) -> bool {
-        self.state == NextState::Builtin
-            || (self.state == NextState::Loadable && !self.loaded_by.is_empty())
-    }
-}
-
-impl NextState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NextState::Builtin => "built in",
-            NextState::Loadable => "loadable",
-            NextState::NotFound => "not found",
-            NextState::DependencyMissing => "a dependency's file is missing",
-            NextState::NoModuleDir => "no module directory",
-            NextState::DeniedByCmdline => "denied by module_blacklist=",
-            NextState::DisabledByInstall => "disabled by an install line",
-            NextState::Unknown => "unknown (libkmod missing)",
-        }
-    }
-}
+use super::kube_proxy::{contract, Tree};
+use super::report::{
+    MissingDependency, ModuleReport, NextBoot, NextModule, NextState, Report, State,
+};
 
 pub(crate) fn next_boot(facts: &Facts, report: &Report) -> NextBoot {
     let kernel = next_kernel(facts);
@@ -167,7 +86,7 @@ pub(crate) fn next_boot(facts: &Facts, report: &Report) -> NextBoot {
         _ => None,
     };
     let kubelite_enabled = report.kubelite.unit_exists.then(|| kubelite_enabled(facts));
-    let mut next = NextBoot {
+    NextBoot {
         kube_proxy,
         module_dir: module_dir.map(|d| d.display().to_string()),
         kernel,
@@ -178,15 +97,7 @@ pub(crate) fn next_boot(facts: &Facts, report: &Report) -> NextBoot {
         cause: None,
         fix: None,
         short: None,
-    };
-    let failure = next_boot_cause(&next, report);
-    next.ready = failure.is_none();
-    if let Some(failure) = failure {
-        next.cause = Some(failure.summary());
-        next.fix = Some(failure.fix());
-        next.short = Some(failure.short());
     }
-    next
 }
 
 /// The module in the next kernel's tree, as libkmod reads that tree, and
@@ -272,16 +183,6 @@ fn missing_dependency(
             file: file.display().to_string(),
         })
     })
-}
-
-/// `kernel/net/ipv4/netfilter/nf_defrag_ipv4.ko.xz` → `nf_defrag_ipv4`.
-pub(crate) fn module_name_of(file: &str) -> String {
-    let base = Path::new(file)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = base.split(".ko").next().unwrap_or(&base);
-    normalize_module_name(name)
 }
 
 /// Who loads module `name` before kubelite at boot: our drop-in (in effect

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::cause::container_note;
 use crate::check::kube_proxy::{Contract, KubeProxy, ModuleState};
-use crate::check::next_boot::{NextBoot, NextState as NextStateView};
+use crate::check::report::{NextBoot, NextState as NextStateView};
 use crate::kubelite::{Kubelite, DROP_IN, PROXY_ERROR};
 use crate::libkmod::LIBRARY;
 use crate::logging::escape_controls;

@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::boot::NextKernel;
 use crate::kubelite::Kubelite;
 
-use super::kube_proxy::KubeProxy;
-use super::next_boot::NextBoot;
+use super::kube_proxy::{Contract, KubeProxy};
 use crate::modprobe_d::{InstallLine, Location};
 
 pub const SCHEMA: u32 = 1;
@@ -156,4 +156,84 @@ pub fn location_list(locations: &[Location]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct NextBoot {
+    pub kernel: NextKernel,
+    /// The next kernel's module directory, when it has one.
+    pub module_dir: Option<String>,
+    /// The command line judged: the boot loader's, or the running one when
+    /// the boot loader does not say.
+    pub cmdline: String,
+    pub modules: Vec<NextModule>,
+    /// What kube-proxy's mode needs of the next kernel (present only when
+    /// MicroK8s is installed and the next kernel is known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kube_proxy: Option<Contract>,
+    /// Whether kubelite starts at boot (its `[Install]` symlink); null
+    /// without the unit.
+    pub kubelite_enabled: Option<bool>,
+    pub ready: bool,
+    pub cause: Option<String>,
+    pub fix: Option<String>,
+    /// The cause in a few words, module first (`check --npd --next-boot`).
+    #[serde(skip)]
+    pub short: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct NextModule {
+    pub name: String,
+    pub state: NextState,
+    /// With `dependency-missing`: the dependency modules.dep names whose
+    /// file is not there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_dependency: Option<MissingDependency>,
+    /// What loads it before kubelite at that boot.
+    pub loaded_by: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct MissingDependency {
+    pub name: String,
+    pub file: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum NextState {
+    Builtin,
+    Loadable,
+    NotFound,
+    /// In the tree, but a dependency's file is missing.
+    DependencyMissing,
+    NoModuleDir,
+    DeniedByCmdline,
+    DisabledByInstall,
+    /// libkmod is missing: the tree cannot be read.
+    Unknown,
+}
+
+impl NextModule {
+    /// Ready at that boot: built in, or loadable and loaded before kubelite.
+    pub fn is_ready(&self) -> bool {
+        self.state == NextState::Builtin
+            || (self.state == NextState::Loadable && !self.loaded_by.is_empty())
+    }
+}
+
+impl NextState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NextState::Builtin => "built in",
+            NextState::Loadable => "loadable",
+            NextState::NotFound => "not found",
+            NextState::DependencyMissing => "a dependency's file is missing",
+            NextState::NoModuleDir => "no module directory",
+            NextState::DeniedByCmdline => "denied by module_blacklist=",
+            NextState::DisabledByInstall => "disabled by an install line",
+            NextState::Unknown => "unknown (libkmod missing)",
+        }
+    }
 }

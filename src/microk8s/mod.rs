@@ -22,6 +22,10 @@ const SNAP_DATA: &str = "/var/snap/microk8s/current";
 pub(crate) const WRAPPER: &str = "/snap/microk8s/current/run-kubelite-with-args";
 /// kube-proxy's arguments, one a line (`--proxy-args-file`).
 pub(crate) const KUBE_PROXY_ARGS: &str = "/var/snap/microk8s/current/args/kube-proxy";
+/// The oldest `nft` kube-proxy's nftables mode runs with: its nftables
+/// library (knftables) asks `nft --version` at start and refuses an older
+/// one.
+pub(crate) const NFT_MIN: &str = "1.0.1";
 
 #[derive(Debug, Serialize)]
 pub(crate) struct MicroK8s {
