@@ -7,12 +7,10 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use crate::logging::{self, message_id};
 use crate::microk8s::Refusal;
 use crate::modprobe_d::InstallLine;
 use crate::patience::Limit;
 use crate::status::Status;
-use crate::system::normalize_module_name;
 
 /// Each cause holds what its sentences need; the variants marked `check`
 /// are found only by `check` (kmod-ready itself loads and waits instead).
@@ -238,31 +236,6 @@ pub enum Cause {
     },
 }
 
-/// The journal entry a failure is logged as; each has its own `MESSAGE_ID`.
-#[derive(Clone, Copy)]
-enum Entry {
-    /// Not found, or could not be loaded.
-    LoadFailed,
-    /// Loaded, but the readiness paths did not appear in time.
-    WaitTimedOut,
-    /// Loading itself (an install command, a module's init) outlasted the
-    /// timeout.
-    LoadTimedOut,
-    /// A signal ended the wait.
-    Interrupted,
-}
-
-impl Entry {
-    fn message_id(self) -> &'static str {
-        match self {
-            Entry::LoadFailed => message_id::LOAD_FAILED,
-            Entry::WaitTimedOut => message_id::TIMED_OUT,
-            Entry::LoadTimedOut => message_id::LOAD_TIMED_OUT,
-            Entry::Interrupted => message_id::INTERRUPTED,
-        }
-    }
-}
-
 /// What loading was doing when the timeout ran out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoadStep {
@@ -270,23 +243,6 @@ pub enum LoadStep {
     Reading,
     /// Running the modprobe.d `install` command of `module`.
     Install { module: String },
-}
-
-/// The insertion the kernel (or an `install` line) refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Insertion {
-    /// The module that was refused: the one asked for, or a dependency.
-    pub failed: String,
-    pub errno: Errno,
-}
-
-/// A cause, for the modules it concerns.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    /// As asked for (names or aliases).
-    pub modules: Vec<String>,
-    pub cause: Cause,
-    pub insertion: Option<Insertion>,
 }
 
 impl Cause {
@@ -360,122 +316,15 @@ impl Cause {
     }
 }
 
-impl Failure {
-    pub fn new(module: &str, cause: Cause) -> Failure {
-        Failure {
-            modules: vec![module.to_string()],
-            cause,
-            insertion: None,
-        }
-    }
-
-    /// A cause for several modules at once (libkmod missing, the wait).
-    pub fn of_all(modules: &[String], cause: Cause) -> Failure {
-        Failure {
-            modules: modules.to_vec(),
-            cause,
-            insertion: None,
-        }
-    }
-
-    pub fn refused(module: &str, cause: Cause, failed: &str, errno: Errno) -> Failure {
-        Failure {
-            insertion: Some(Insertion {
-                failed: failed.to_string(),
-                errno,
-            }),
-            ..Failure::new(module, cause)
-        }
-    }
-
-    pub fn status(&self) -> Status {
-        self.cause.status()
-    }
-
-    /// "nf_conntrack, br_netfilter": how a line names its modules.
-    fn names(&self) -> String {
-        self.modules.join(", ")
-    }
-
-    pub fn summary(&self) -> String {
-        self.cause.wording(&self.names()).summary
-    }
-
-    pub fn fix(&self) -> String {
-        self.cause.wording(&self.names()).fix
-    }
-
-    /// The cause in a few words, module first (`check --npd`).
-    pub fn short(&self) -> String {
-        self.cause.short(&self.names())
-    }
-
-    /// The line kmod-ready logs for this cause, if it logs one.
-    pub fn detail(&self) -> Option<String> {
-        let names = self.names();
-        let logged = self.cause.wording(&names).logged?;
-        let insertion = self.insertion.as_ref().filter(|_| self.cause.is_refusal());
-        Some(match (insertion, &self.cause) {
-            (_, Cause::KubeliteOverrideReset { .. }) => logged,
-            // Only a refused insertion says it; check's summary says it otherwise.
-            (None, Cause::ModulesDisabled) => return None,
-            (None, _) => format!("{names}: {logged}"),
-            (Some(Insertion { failed, errno }), _) if *failed == normalize_module_name(&names) => {
-                format!("{names}: loading failed ({errno}): {logged}")
-            }
-            (Some(Insertion { failed, errno }), _) => {
-                format!("{names}: loading its dependency {failed} failed ({errno}): {logged}")
-            }
-        })
-    }
-
-    /// The errno behind the failure, if there is one (journal field `ERRNO=`).
-    fn errno(&self) -> Option<i32> {
-        match (&self.insertion, &self.cause) {
-            (Some(insertion), _) => Some(insertion.errno as i32),
-            (None, Cause::LookupFailed { errno }) => Some(*errno as i32),
-            _ => None,
-        }
-    }
-
-    /// The journal entry (or stderr line) of this failure.
-    pub fn log(&self, release: &str, elapsed_usec: u64) {
-        let mut message = self.detail().unwrap_or_else(|| self.summary());
-        if let Some(note) = logging::dropped_note() {
-            message.push_str(&format!(" ({note})"));
-        }
-        let module = self.modules.join(" ");
-        let module = module.as_str();
-        let entry = self.cause.class().1;
-        let id = entry.message_id();
-        match entry {
-            Entry::LoadFailed => log::error!(
-                MESSAGE_ID = id,
-                KMOD_MODULE = module,
-                ERRNO = self.errno(),
-                KMOD_KERNEL_RELEASE = release;
-                "{message}"
-            ),
-            Entry::Interrupted => log::warn!(
-                MESSAGE_ID = id,
-                KMOD_MODULE = module,
-                KMOD_ELAPSED_USEC = elapsed_usec;
-                "{message}"
-            ),
-            Entry::WaitTimedOut | Entry::LoadTimedOut => log::error!(
-                MESSAGE_ID = id,
-                KMOD_MODULE = module,
-                KMOD_ELAPSED_USEC = elapsed_usec;
-                "{message}"
-            ),
-        }
-    }
-}
-
 pub mod classify;
+mod failure;
+mod short;
+mod warning;
 mod wording;
 
-pub use wording::{container_note, libkmod_unavailable, Warning};
+use failure::Entry;
+pub use failure::Failure;
+pub use warning::{container_note, libkmod_unavailable, Warning};
 
 #[cfg(test)]
 mod tests;

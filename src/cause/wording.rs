@@ -1,7 +1,8 @@
 //! How each cause reads: the short summary and fix that `check` prints,
-//! and the line kmod-ready logs; and the warnings `check` adds beside a
-//! verdict. Every sentence of advice is here, once, in one exhaustive
-//! `match` per type: a new cause does not compile until it has its words.
+//! and the line kmod-ready logs (its few words are in short.rs, the
+//! warnings in warning.rs). Every sentence of advice is in this room, once,
+//! in one exhaustive `match` per type: a new cause does not compile until it
+//! has its words.
 
 use std::path::Path;
 
@@ -11,11 +12,11 @@ use crate::microk8s::{Refusal, KUBE_PROXY_ARGS, LONGEST_LINE, NFTABLES_GATE, NFT
 use super::{Cause, LoadStep};
 use crate::cli::format_duration;
 use crate::patience;
-use crate::system::module_name_of;
 
 /// The fix when libkmod is missing, for the failure and for `check`'s
 /// warning alike.
-const INSTALL_LIBKMOD: &str = "install libkmod2 (Debian, Ubuntu, SUSE) or kmod-libs (RHEL, Fedora)";
+pub(super) const INSTALL_LIBKMOD: &str =
+    "install libkmod2 (Debian, Ubuntu, SUSE) or kmod-libs (RHEL, Fedora)";
 
 /// How a cause reads: `summary` and `fix` for `check`, and `logged`, the
 /// rest of the line kmod-ready logs after "MODULE: " (none when it never
@@ -506,157 +507,8 @@ fn refusal_wording(refusal: &Refusal, from: &str) -> (String, String) {
     }
 }
 
-impl Cause {
-    /// The cause in a few words, naming `module` first: the line of
-    /// `check --npd`, which node-problem-detector cuts at 80 bytes, so the
-    /// module and the kind of cause come before any file or release.
-    pub(super) fn short(&self, module: &str) -> String {
-        match self {
-            Cause::ModuleDirMissing { release, .. } => {
-                format!("{module}: running kernel {release} has no /lib/modules; reboot")
-            }
-            Cause::NotFound { release, .. } => format!("{module}: not found for kernel {release}"),
-            Cause::KernelWithoutModules { release, .. } => {
-                format!("{module}: kernel {release} has no module support; build it in")
-            }
-            Cause::Container { kind } => {
-                format!("{module}: in a container ({kind}); load it on the host")
-            }
-            Cause::LibkmodMissing { .. } => format!("{module}: not loaded; {LIBRARY} is missing"),
-            Cause::ContextFailed => format!("{module}: libkmod could not set up"),
-            Cause::LookupFailed { errno } => format!("{module}: libkmod lookup failed ({errno})"),
-            Cause::BlacklistedAlias { target } => {
-                format!("{module}: alias of {target}, which modprobe.d blacklists")
-            }
-            Cause::DeniedOnCommandLine { .. } => {
-                format!("{module}: module_blacklist= on the kernel command line")
-            }
-            Cause::NoCapSysModule => format!("{module}: not loaded; no CAP_SYS_MODULE"),
-            Cause::ModulesDisabled => {
-                format!("{module}: module loading disabled until the next boot")
-            }
-            Cause::Lockdown { mode } => {
-                format!("{module}: kernel locked down ({mode}); only signed modules load")
-            }
-            Cause::KernelRefused | Cause::InsertFailed => {
-                format!("{module}: the kernel refused it")
-            }
-            Cause::SignatureRejected => format!("{module}: the kernel rejected its signature"),
-            Cause::NoModuleSupport { release } => {
-                format!("{module}: kernel {release} was built without CONFIG_MODULES")
-            }
-            Cause::BadFormat { release } => format!("{module}: not built for kernel {release}"),
-            Cause::UnknownSymbol { .. } => format!("{module}: unknown symbol or parameter"),
-            Cause::InstallLineFailed { .. } => {
-                format!("{module}: invalid parameters or install command")
-            }
-            Cause::InstallDidNotLoad {
-                module: installed, ..
-            } => format!("{module}: the install line of {installed} did not load it"),
-            Cause::DisabledByInstallLine { command, .. } => {
-                format!("{module}: disabled by a modprobe.d install line ({command})")
-            }
-            Cause::TimedOut { timeout, .. } => format!("{module}: not ready after {timeout}"),
-            Cause::WaitForMissing { timeout, .. } => {
-                format!("{module}: a --wait-for path is missing after {timeout}")
-            }
-            Cause::Interrupted { signal, .. } => format!("{module}: interrupted by {signal}"),
-            Cause::LoadTimedOut { timeout, .. } => {
-                format!("{module}: still loading after {timeout}")
-            }
-            Cause::InitOutlasted { limit, .. } => {
-                format!(
-                    "{module}: still initialising after {}",
-                    format_duration(limit.after)
-                )
-            }
-            Cause::LoadedNotReady {
-                initialising: Some(initialising),
-                ..
-            } if initialising == module => format!("{module}: loaded, still initialising"),
-            Cause::LoadedNotReady {
-                initialising: Some(initialising),
-                ..
-            } => format!("{module}: loaded, {initialising} still initialising"),
-            Cause::LoadedNotReady {
-                missing,
-                initialising: None,
-            } => format!("{module}: loaded, but {missing} is missing"),
-            Cause::Blacklisted { .. } => format!("{module}: blacklisted, not loaded"),
-            Cause::NotLoaded {
-                nothing_loads_it: true,
-            } => format!("{module}: not loaded, and nothing loads it before kubelite"),
-            Cause::NotLoaded {
-                nothing_loads_it: false,
-            } => format!("{module}: not loaded"),
-            Cause::KubeliteCommandRejected { .. } => {
-                format!("{module}: kubelite cannot start: its kmod-ready would exit 64")
-            }
-            Cause::KubeliteCommandUnrunnable { .. } => {
-                format!("{module}: kubelite cannot start: an ExecStartPre= cannot run")
-            }
-            Cause::WaitForNeverAppears { .. } => {
-                format!("{module}: kubelite cannot start: its kmod-ready would time out")
-            }
-            Cause::ConfigNotRegular { file } => {
-                format!("{module}: libkmod would block on modprobe.d's {file}")
-            }
-            Cause::DropInMasked { .. } => {
-                format!("{module}: not loaded; kmod-ready's drop-in is masked")
-            }
-            Cause::IndexNotRegular { file, .. } => {
-                format!("{module}: libkmod would block on the module index {file}")
-            }
-            Cause::NextKernelUnknown { .. } => {
-                format!("{module}: which kernel boots next cannot be told")
-            }
-            Cause::NextKernelWithoutModules { release } => {
-                format!("{module}: next kernel {release} has no /lib/modules")
-            }
-            // The dependency by name: its file's whole path would be cut.
-            Cause::NextDependencyMissing { file, .. } => {
-                let dependency = module_name_of(file);
-                format!("{module}: needs {dependency}, whose file is missing")
-            }
-            Cause::NothingLoadsAtBoot => {
-                format!("{module}: nothing will load it before kubelite at boot")
-            }
-            Cause::KubeliteDisabled => {
-                format!("{module}: kubelite is not enabled, so it will not start at boot")
-            }
-            Cause::KubeProxyNoIptables { .. } => {
-                format!("{module}: missing, and kube-proxy's iptables mode cannot start")
-            }
-            Cause::KubeProxyModuleNotLoaded { mode, .. } => {
-                format!("{module}: not loaded, and kube-proxy ({mode} mode) needs it")
-            }
-            Cause::KubeProxyModuleMissing { mode } => {
-                format!("{module}: not in the kernel, and kube-proxy ({mode} mode) needs it")
-            }
-            Cause::KubeProxyProgramMissing { mode } => {
-                format!("{module}: not installed, and kube-proxy ({mode} mode) runs it")
-            }
-            Cause::NftTooOld { .. } => {
-                format!("{module}: too old or unusable for kube-proxy's nftables mode")
-            }
-            Cause::NftablesKernelTooOld { release } => {
-                format!("{module}: kube-proxy's nftables mode needs kernel 5.13+, not {release}")
-            }
-            Cause::KubeliteOverrideReset { .. } => {
-                format!("{module}: not loaded; an override stops kmod-ready before kubelite")
-            }
-            Cause::KubeProxyModeRefused { .. } => {
-                format!("{module}: would exit at start over its arguments or mode")
-            }
-            Cause::KubeProxyModeUnknown { .. } => {
-                format!("{module}: mode cannot be told; a file it reads is unreadable")
-            }
-        }
-    }
-}
-
 /// How to put kmod-ready's drop-in back in effect.
-fn unmask(file: &Path) -> String {
+pub(super) fn unmask(file: &Path) -> String {
     format!(
         "remove it: `rm {}`, then `systemctl daemon-reload`",
         file.display()
@@ -700,62 +552,4 @@ fn load_timed_out(timeout: &str, step: &LoadStep) -> Wording {
         ),
     };
     Wording::reason_fix(format!("not ready after {timeout}: {running}"), fix)
-}
-
-/// True of the node but not its verdict: `check` prints these as warnings.
-pub enum Warning<'a> {
-    /// An override's empty `ExecStartPre=` removed kmod-ready's.
-    KubeliteReset { file: &'a Path },
-    /// A kmod-ready `ExecStartPre=` would exit 64, but its failure is ignored.
-    CommandIgnored { command: &'a str, reason: &'a str },
-    /// No `ExecStartPre=` runs kmod-ready before kubelite.
-    NothingBeforeKubelite,
-    /// `file` masks our drop-in (see [`Cause::DropInMasked`]).
-    DropInMasked { file: &'a Path },
-    /// libkmod cannot be opened (`error` as [`libkmod_unavailable`] says it).
-    LibkmodMissing { error: &'a str },
-    /// kube-proxy 1.`minor` runs ipvs mode, deprecated since 1.35.
-    IpvsDeprecated { minor: u32 },
-}
-
-impl Warning<'_> {
-    pub fn text(&self) -> String {
-        match self {
-            Warning::KubeliteReset { file } => format!(
-                "{} resets ExecStartPre=, so kmod-ready no longer runs before kubelite",
-                file.display()
-            ),
-            Warning::CommandIgnored { command, reason } => format!(
-                "ExecStartPre= `{command}` would exit 64 ({reason}), and systemd ignores it (`-`)"
-            ),
-            Warning::DropInMasked { file } => format!(
-                "{} masks kmod-ready's drop-in, so nothing loads the modules before kubelite \
-                 starts: {}",
-                file.display(),
-                unmask(file)
-            ),
-            Warning::NothingBeforeKubelite => {
-                "no ExecStartPre= runs kmod-ready before kubelite: reinstall kmod-ready for its \
-                 drop-in"
-                    .to_string()
-            }
-            Warning::LibkmodMissing { error } => {
-                format!("{error}: kmod-ready cannot load modules ({INSTALL_LIBKMOD})")
-            }
-            Warning::IpvsDeprecated { minor } => format!(
-                "kube-proxy 1.{minor} runs ipvs mode, deprecated since 1.35 and to be removed: \
-                 plan the move to --proxy-mode=nftables"
-            ),
-        }
-    }
-}
-
-/// `check`'s libkmod line when the library cannot be opened.
-pub fn libkmod_unavailable(error: &str) -> String {
-    format!("cannot load {LIBRARY}: {error}")
-}
-
-/// `check`'s container line: who can load modules there, and LXD's knob.
-pub fn container_note(kind: &str) -> String {
-    format!("{kind}: only the host can load modules (LXD: linux.kernel_modules)")
 }
