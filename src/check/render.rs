@@ -4,35 +4,37 @@
 use std::path::Path;
 
 use crate::cause::container_note;
-use crate::check::kube_proxy::{Contract, KubeProxy, ModuleState};
-use crate::check::report::{NextBoot, NextState as NextStateView};
 use crate::kubelite::{Kubelite, DROP_IN, PROXY_ERROR};
 use crate::libkmod::LIBRARY;
 use crate::logging::escape_controls;
-use crate::microk8s::{MicroK8s, ModeProblem};
 use crate::system::normalize_module_name;
 
 use super::report::*;
+use kube_proxy::{mode_name, render_kube_proxy};
+use next_boot::render_next_boot;
+
+mod kube_proxy;
+mod next_boot;
 
 /// Human output never needs more columns than this.
 pub const WIDTH: usize = 100;
 
 /// Colours, applied after alignment so that escape codes never count.
 #[derive(Clone, Copy)]
-enum Tone {
+pub(super) enum Tone {
     Good,
     Bad,
     Warn,
     Plain,
 }
 
-struct Out {
+pub(super) struct Out {
     text: String,
     colour: bool,
 }
 
 impl Out {
-    fn paint(&self, tone: Tone, text: &str) -> String {
+    pub(super) fn paint(&self, tone: Tone, text: &str) -> String {
         let code = match tone {
             Tone::Good => "32",
             Tone::Bad => "31",
@@ -48,13 +50,13 @@ impl Out {
 
     /// `label` padded to the value column, then `value` wrapped at WIDTH
     /// with continuation lines indented to the value column.
-    fn field(&mut self, label: &str, tone: Tone, value: &str) {
+    pub(super) fn field(&mut self, label: &str, tone: Tone, value: &str) {
         self.field_at(14, label, tone, value);
     }
 
     /// Labels and values may hold bytes from outside (file names, unit
     /// lines): their control characters are escaped, never printed raw.
-    fn field_at(&mut self, column: usize, label: &str, tone: Tone, value: &str) {
+    pub(super) fn field_at(&mut self, column: usize, label: &str, tone: Tone, value: &str) {
         let (label, value) = (escape_controls(label), escape_controls(value));
         let label = label.as_str();
         let lines = wrap(&value, WIDTH - column.max(label.len() + 1));
@@ -68,7 +70,7 @@ impl Out {
         }
     }
 
-    fn blank(&mut self) {
+    pub(super) fn blank(&mut self) {
         self.text.push('\n');
     }
 }
@@ -134,160 +136,6 @@ pub fn human(report: &Report, colour: bool) -> String {
     out.blank();
     render_verdict(&mut out, &report.verdict, report.next_boot.is_some());
     out.text
-}
-
-/// How MicroK8s runs kube-proxy, and what its mode needs.
-fn render_kube_proxy(out: &mut Out, kube_proxy: &KubeProxy) {
-    let microk8s = &kube_proxy.microk8s;
-    let mode = mode_name(microk8s);
-    out.field(
-        "kube-proxy",
-        Tone::Plain,
-        &format!("{mode}, from {}", microk8s.mode_from),
-    );
-    let version = microk8s.version.as_deref().unwrap_or("unknown");
-    let loads = if microk8s.wrapper_loads.is_empty() {
-        "its wrapper loads no module".to_string()
-    } else {
-        format!("its wrapper loads {}", microk8s.wrapper_loads.join(", "))
-    };
-    out.field("  microk8s", Tone::Plain, &format!("{version}; {loads}"));
-    render_contract(out, "  ", &kube_proxy.contract);
-}
-
-/// "iptables mode".
-fn mode_name(microk8s: &MicroK8s) -> String {
-    match (microk8s.mode, &microk8s.mode_problem) {
-        (Some(mode), _) => format!("{} mode", mode.as_str()),
-        (None, Some(ModeProblem::Refused(_))) => "no mode it accepts".to_string(),
-        (None, Some(ModeProblem::Unreadable(_))) | (None, None) => {
-            "a mode check cannot tell".to_string()
-        }
-    }
-}
-
-/// Each module and program of kube-proxy's contract, the kernel-version
-/// rule, and what nftables mode would have.
-fn render_contract(out: &mut Out, indent: &str, contract: &Contract) {
-    for module in &contract.modules {
-        let tone = match (module.needed, module.state) {
-            ("loaded", state) if !state.in_kernel() && module.loaded_by.is_empty() => Tone::Bad,
-            (_, ModuleState::Missing) => Tone::Warn,
-            _ => Tone::Plain,
-        };
-        let note = match (module.needed, module.loaded_by.is_empty()) {
-            ("loaded", true) => " (needed loaded at start)".to_string(),
-            ("loaded", false) => format!(", loaded by {}", module.loaded_by.join(", ")),
-            _ => String::new(),
-        };
-        out.field(
-            &format!("{indent}{}", module.name),
-            tone,
-            &format!("{}{note}", module.state.as_str()),
-        );
-    }
-    for program in &contract.programs {
-        let label = format!("{indent}{}", program.name);
-        match (&program.path, program.unusable(), &program.version) {
-            (None, _, _) => out.field(&label, Tone::Bad, "not installed"),
-            (Some(_), Some(why), _) => out.field(&label, Tone::Bad, &why),
-            (Some(path), None, Some(version)) => {
-                out.field(&label, Tone::Plain, &format!("{path}, version {version}"))
-            }
-            (Some(path), None, None) => out.field(&label, Tone::Plain, path),
-        }
-    }
-    if contract.kernel_new_enough == Some(false) {
-        out.field(
-            &format!("{indent}kernel"),
-            Tone::Bad,
-            "older than 5.13, which nftables mode needs",
-        );
-    }
-    if let Some(instead) = &contract.nftables_instead {
-        let nft = match (&instead.nft, &instead.nft_unusable, &instead.nft_version) {
-            (None, _, _) => "nft not installed".to_string(),
-            (Some(_), Some(why), _) => why.clone(),
-            (Some(path), None, Some(version)) => format!("{path}, version {version}"),
-            (Some(path), None, None) => path.clone(),
-        };
-        out.field(
-            &format!("{indent}nftables"),
-            Tone::Plain,
-            &format!("nf_tables {}; {nft}", instead.nf_tables.as_str()),
-        );
-    }
-}
-
-/// The `--next-boot` paragraph: the kernel, from where, and each module.
-fn render_next_boot(out: &mut Out, next: &NextBoot, kube_proxy_mode: Option<&str>) {
-    let kernel = &next.kernel;
-    let (release, tone) = match &kernel.release {
-        Some(release) => (release.as_str(), Tone::Plain),
-        None => ("unknown", Tone::Bad),
-    };
-    out.field("next boot", tone, release);
-    out.field("  from", Tone::Plain, &kernel.source);
-    if let Some(guess) = &kernel.guess {
-        out.field("  guess", Tone::Warn, guess);
-    }
-    if let Some(image) = &kernel.image {
-        out.field("  image", Tone::Plain, image);
-    }
-    let cmdline_note = if kernel.cmdline.is_some() {
-        ""
-    } else {
-        " (the running one)"
-    };
-    out.field(
-        "  cmdline",
-        Tone::Plain,
-        &format!("{}{cmdline_note}", next.cmdline),
-    );
-    match &next.module_dir {
-        Some(dir) => out.field("  module dir", Tone::Plain, dir),
-        None => out.field("  module dir", Tone::Bad, "none"),
-    }
-    for module in &next.modules {
-        let tone = if module.is_ready() {
-            Tone::Good
-        } else {
-            Tone::Bad
-        };
-        let by = match (module.state, module.loaded_by.is_empty()) {
-            (NextStateView::Loadable, true) => ", and nothing loads it before kubelite".to_string(),
-            (NextStateView::Loadable, false) => {
-                format!(", loaded by {}", module.loaded_by.join(", "))
-            }
-            _ => match &module.missing_dependency {
-                Some(dependency) => format!(": {} ({})", dependency.name, dependency.file),
-                None => String::new(),
-            },
-        };
-        out.field(
-            &format!("  {}", module.name),
-            tone,
-            &format!("{}{by}", module.state.as_str()),
-        );
-    }
-    // A mode check does not know has no contract to show.
-    let contract = next.kube_proxy.as_ref().filter(|c| !c.modules.is_empty());
-    if let (Some(contract), Some(mode)) = (contract, kube_proxy_mode) {
-        out.field(
-            "  kube-proxy",
-            Tone::Plain,
-            &format!("{mode}, on this kernel:"),
-        );
-        render_contract(out, "    ", contract);
-    }
-    if let Some(enabled) = next.kubelite_enabled {
-        let (text, tone) = if enabled {
-            ("enabled", Tone::Plain)
-        } else {
-            ("not enabled: it will not start at boot", Tone::Bad)
-        };
-        out.field("  kubelite", tone, text);
-    }
 }
 
 /// Kernel, module directory, container, libkmod, and what forbids loading.
