@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use crate::microk8s::Refusal;
 use crate::modprobe_d::InstallLine;
 use crate::patience::Limit;
 use crate::status::Status;
@@ -186,54 +185,62 @@ pub enum Cause {
     /// `check --next-boot`: kubelite's unit is not enabled, so it does not
     /// start at boot.
     KubeliteDisabled,
-    /// `check`: kube-proxy runs in iptables mode on a kernel with neither
-    /// ip_tables nor ip6_tables. `nftables_blocked`: why nftables mode would
-    /// not work either (none when it would); `feature_gate`: Kubernetes
-    /// before 1.31 needs NFTablesProxyMode=true for it.
-    KubeProxyNoIptables {
-        nftables_blocked: Option<String>,
-        feature_gate: bool,
-    },
-    /// `check`: kube-proxy's `mode` writes the module's sysctls at start,
-    /// and the module is not loaded (`loadable`: but could be).
-    KubeProxyModuleNotLoaded {
-        mode: String,
-        loadable: bool,
-    },
-    /// `check`: kube-proxy's `mode` needs a module this kernel lacks.
-    KubeProxyModuleMissing {
-        mode: String,
-    },
-    /// `check`: kube-proxy's `mode` runs a program (the module name of the
-    /// failure) that is not installed.
-    KubeProxyProgramMissing {
-        mode: String,
-    },
-    /// `check`: nftables mode with an `nft` kube-proxy refuses (`why`: too
-    /// old, or its version cannot be learnt).
-    NftTooOld {
-        why: String,
-    },
-    /// `check`: nftables mode on a kernel before 5.13.
-    NftablesKernelTooOld {
-        release: String,
-    },
-    /// `check`: kube-proxy (or kubelite before it) would exit at start
-    /// over its arguments or mode, read from `from`.
-    KubeProxyModeRefused {
-        refusal: Refusal,
-        from: String,
-    },
-    /// `check`: kube-proxy's mode cannot be told: a file that decides it
-    /// cannot be read here (`why`: the file and the reason).
-    KubeProxyModeUnknown {
-        why: String,
-    },
+    /// `check`: kube-proxy, in the mode MicroK8s runs it, would not start.
+    KubeProxy(KubeProxyCause),
     /// `check`: an override's empty `ExecStartPre=` removed ours.
     KubeliteOverrideReset {
         file: PathBuf,
         unit: String,
     },
+}
+
+/// How a cause reads: `summary` and `fix` for `check`, and `logged`, the
+/// rest of the line kmod-ready logs after "MODULE: " (none when it never
+/// logs this cause).
+struct Wording {
+    pub summary: String,
+    pub fix: String,
+    pub logged: Option<String>,
+}
+
+impl Wording {
+    /// The usual case: logged as "REASON: FIX".
+    fn reason_fix(reason: String, fix: impl Into<String>) -> Wording {
+        let fix = fix.into();
+        let logged = Some(format!("{reason}: {fix}"));
+        Wording {
+            summary: reason,
+            fix,
+            logged,
+        }
+    }
+
+    /// Logged as the reason alone: the fix is for `check`'s reader.
+    fn reason_only(reason: String, fix: impl Into<String>) -> Wording {
+        Wording {
+            logged: Some(reason.clone()),
+            summary: reason,
+            fix: fix.into(),
+        }
+    }
+
+    /// Found only by `check`: never logged.
+    fn check_only(summary: String, fix: impl Into<String>) -> Wording {
+        Wording {
+            summary,
+            fix: fix.into(),
+            logged: None,
+        }
+    }
+
+    /// Logged in words of its own, longer than check's summary.
+    fn logged_as(summary: String, fix: impl Into<String>, logged: String) -> Wording {
+        Wording {
+            summary,
+            fix: fix.into(),
+            logged: Some(logged),
+        }
+    }
 }
 
 /// What loading was doing when the timeout ran out.
@@ -274,16 +281,7 @@ impl Cause {
                 (Status::BadConfig, LOAD_FAILED)
             }
             DropInMasked { .. } | IndexNotRegular { .. } => (Status::BadConfig, LOAD_FAILED),
-            KubeProxyNoIptables { .. } | KubeProxyModuleMissing { .. } => {
-                (Status::Unavailable, LOAD_FAILED)
-            }
-            KubeProxyModuleNotLoaded { .. } | KubeProxyProgramMissing { .. } => {
-                (Status::Unavailable, LOAD_FAILED)
-            }
-            NftablesKernelTooOld { .. } | NftTooOld { .. } => (Status::Unavailable, LOAD_FAILED),
-            KubeProxyModeRefused { .. } | KubeProxyModeUnknown { .. } => {
-                (Status::Unavailable, LOAD_FAILED)
-            }
+            KubeProxy(_) => (Status::Unavailable, LOAD_FAILED),
             NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {
                 (Status::Unavailable, LOAD_FAILED)
             }
@@ -318,12 +316,14 @@ impl Cause {
 
 pub mod classify;
 mod failure;
+mod kube_proxy;
 mod short;
 mod warning;
 mod wording;
 
 use failure::Entry;
 pub use failure::Failure;
+pub use kube_proxy::KubeProxyCause;
 pub use warning::{container_note, libkmod_unavailable, Warning};
 
 #[cfg(test)]

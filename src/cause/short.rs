@@ -124,32 +124,9 @@ impl Cause {
             Cause::KubeliteDisabled => {
                 format!("{module}: kubelite is not enabled, so it will not start at boot")
             }
-            Cause::KubeProxyNoIptables { .. } => {
-                format!("{module}: missing, and kube-proxy's iptables mode cannot start")
-            }
-            Cause::KubeProxyModuleNotLoaded { mode, .. } => {
-                format!("{module}: not loaded, and kube-proxy ({mode} mode) needs it")
-            }
-            Cause::KubeProxyModuleMissing { mode } => {
-                format!("{module}: not in the kernel, and kube-proxy ({mode} mode) needs it")
-            }
-            Cause::KubeProxyProgramMissing { mode } => {
-                format!("{module}: not installed, and kube-proxy ({mode} mode) runs it")
-            }
-            Cause::NftTooOld { .. } => {
-                format!("{module}: too old or unusable for kube-proxy's nftables mode")
-            }
-            Cause::NftablesKernelTooOld { release } => {
-                format!("{module}: kube-proxy's nftables mode needs kernel 5.13+, not {release}")
-            }
+            Cause::KubeProxy(cause) => cause.short(module),
             Cause::KubeliteOverrideReset { .. } => {
                 format!("{module}: not loaded; an override stops kmod-ready before kubelite")
-            }
-            Cause::KubeProxyModeRefused { .. } => {
-                format!("{module}: would exit at start over its arguments or mode")
-            }
-            Cause::KubeProxyModeUnknown { .. } => {
-                format!("{module}: mode cannot be told; a file it reads is unreadable")
             }
         }
     }

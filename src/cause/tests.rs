@@ -53,17 +53,17 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (NextKernelWithoutModules { release: text("6.1.0-next") }, 69, false),
         (NextDependencyMissing { file: text("/lib/modules/6.1.0-next/krtest_dep.ko"), release: text("6.1.0-next") }, 69, false),
         (NothingLoadsAtBoot, 78, false),
-        (KubeProxyNoIptables { nftables_blocked: None, feature_gate: true }, 69, false),
-        (KubeProxyNoIptables { nftables_blocked: Some(text("no nft")), feature_gate: false }, 69, false),
-        (KubeProxyModuleNotLoaded { mode: text("ipvs"), loadable: true }, 69, false),
-        (KubeProxyModuleNotLoaded { mode: text("ipvs"), loadable: false }, 69, false),
-        (KubeProxyModuleMissing { mode: text("nftables") }, 69, false),
-        (KubeProxyProgramMissing { mode: text("ipvs") }, 69, false),
-        (NftablesKernelTooOld { release: text("5.10.0-30-amd64") }, 69, false),
-        (NftTooOld { why: text("/usr/sbin/nft is version 0.9.8") }, 69, false),
+        (KubeProxy(KubeProxyCause::NoIptables { nftables_blocked: None, feature_gate: true }), 69, false),
+        (KubeProxy(KubeProxyCause::NoIptables { nftables_blocked: Some(text("no nft")), feature_gate: false }), 69, false),
+        (KubeProxy(KubeProxyCause::ModuleNotLoaded { mode: text("ipvs"), loadable: true }), 69, false),
+        (KubeProxy(KubeProxyCause::ModuleNotLoaded { mode: text("ipvs"), loadable: false }), 69, false),
+        (KubeProxy(KubeProxyCause::ModuleMissing { mode: text("nftables") }), 69, false),
+        (KubeProxy(KubeProxyCause::ProgramMissing { mode: text("ipvs") }), 69, false),
+        (KubeProxy(KubeProxyCause::NftablesKernelTooOld { release: text("5.10.0-30-amd64") }), 69, false),
+        (KubeProxy(KubeProxyCause::NftTooOld { why: text("/usr/sbin/nft is version 0.9.8") }), 69, false),
         (KubeliteDisabled, 78, false),
-        (KubeProxyModeRefused { refusal: crate::microk8s::Refusal::Userspace, from: text("--proxy-mode in /x") }, 69, false),
-        (KubeProxyModeUnknown { why: text("/x: larger than 1024 KiB; not read") }, 69, false),
+        (KubeProxy(KubeProxyCause::ModeRefused { refusal: crate::microk8s::Refusal::Userspace, from: text("--proxy-mode in /x") }), 69, false),
+        (KubeProxy(KubeProxyCause::ModeUnknown { why: text("/x: larger than 1024 KiB; not read") }), 69, false),
         (IndexNotRegular { file: text("/lib/modules/6.1.0-test/modules.dep.bin (a FIFO)"), release: text("6.1.0-test") }, 78, false),
         (InstallDidNotLoad { module: text(MODULE), install: Box::new(InstallLine { file: "/etc/modprobe.d/x.conf".into(), line: 1, command: text("/bin/true") }) }, 78, false),
         (DisabledByInstallLine { at: text("/etc/modprobe.d/x.conf:1"), command: text("/bin/true") }, 78, false),
@@ -92,11 +92,18 @@ fn listed(cause: &Cause) {
         NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {}
         NextDependencyMissing { .. } => {}
         NothingLoadsAtBoot | KubeliteDisabled => {}
-        KubeProxyNoIptables { .. } | KubeProxyModuleNotLoaded { .. } => {}
-        KubeProxyModuleMissing { .. } | KubeProxyProgramMissing { .. } => {}
-        NftablesKernelTooOld { .. } | NftTooOld { .. } => {}
-        KubeProxyModeRefused { .. } | KubeProxyModeUnknown { .. } => {}
+        KubeProxy(cause) => listed_kube_proxy(cause),
         KernelWithoutModules { .. } => {}
+    }
+}
+
+/// The same for kube-proxy's causes.
+fn listed_kube_proxy(cause: &KubeProxyCause) {
+    use KubeProxyCause::*;
+    match cause {
+        NoIptables { .. } | ModuleNotLoaded { .. } | ModuleMissing { .. } => {}
+        ProgramMissing { .. } | NftTooOld { .. } | NftablesKernelTooOld { .. } => {}
+        ModeRefused { .. } | ModeUnknown { .. } => {}
     }
 }
 

@@ -7,9 +7,8 @@
 use std::path::Path;
 
 use crate::libkmod::LIBRARY;
-use crate::microk8s::{Refusal, KUBE_PROXY_ARGS, LONGEST_LINE, NFTABLES_GATE, NFT_MIN};
 
-use super::{Cause, LoadStep};
+use super::{Cause, LoadStep, Wording};
 use crate::cli::format_duration;
 use crate::patience;
 
@@ -17,55 +16,6 @@ use crate::patience;
 /// warning alike.
 pub(super) const INSTALL_LIBKMOD: &str =
     "install libkmod2 (Debian, Ubuntu, SUSE) or kmod-libs (RHEL, Fedora)";
-
-/// How a cause reads: `summary` and `fix` for `check`, and `logged`, the
-/// rest of the line kmod-ready logs after "MODULE: " (none when it never
-/// logs this cause).
-pub(super) struct Wording {
-    pub summary: String,
-    pub fix: String,
-    pub logged: Option<String>,
-}
-
-impl Wording {
-    /// The usual case: logged as "REASON: FIX".
-    fn reason_fix(reason: String, fix: impl Into<String>) -> Wording {
-        let fix = fix.into();
-        let logged = Some(format!("{reason}: {fix}"));
-        Wording {
-            summary: reason,
-            fix,
-            logged,
-        }
-    }
-
-    /// Logged as the reason alone: the fix is for `check`'s reader.
-    fn reason_only(reason: String, fix: impl Into<String>) -> Wording {
-        Wording {
-            logged: Some(reason.clone()),
-            summary: reason,
-            fix: fix.into(),
-        }
-    }
-
-    /// Found only by `check`: never logged.
-    fn check_only(summary: String, fix: impl Into<String>) -> Wording {
-        Wording {
-            summary,
-            fix: fix.into(),
-            logged: None,
-        }
-    }
-
-    /// Logged in words of its own, longer than check's summary.
-    fn logged_as(summary: String, fix: impl Into<String>, logged: String) -> Wording {
-        Wording {
-            summary,
-            fix: fix.into(),
-            logged: Some(logged),
-        }
-    }
-}
 
 impl Cause {
     pub(super) fn wording(&self, module: &str) -> Wording {
@@ -237,7 +187,11 @@ impl Cause {
                 initialising,
             } => {
                 let fix = if let Some(initialising) = initialising {
-                    let what = if initialising == module { "it" } else { initialising };
+                    let what = if initialising == module {
+                        "it"
+                    } else {
+                        initialising
+                    };
                     format!(
                         "the kernel is still initialising {what}, and `kmod-ready {module}` \
                          waits while it does, past --timeout up to the unit's start timeout \
@@ -368,88 +322,7 @@ impl Cause {
                 "`systemctl enable snap.microk8s.daemon-kubelite` (or `snap start --enable \
                  microk8s`)",
             ),
-            Cause::KubeProxyNoIptables {
-                nftables_blocked,
-                feature_gate,
-            } => {
-                let gate = if *feature_gate {
-                    " and `--feature-gates=NFTablesProxyMode=true`"
-                } else {
-                    ""
-                };
-                let fix = match nftables_blocked {
-                    None => format!(
-                        "switch kube-proxy to nftables mode: add `--proxy-mode=nftables`{gate} to \
-                         {KUBE_PROXY_ARGS}, then `snap restart microk8s.daemon-kubelite`"
-                    ),
-                    Some(why) => format!(
-                        "install the kernel's {module} module (Ubuntu: linux-modules-extra); \
-                         nftables mode is no way out here: {why}"
-                    ),
-                };
-                Wording::check_only(
-                    format!(
-                        "kube-proxy (iptables mode) cannot start: the kernel has neither {module} \
-                         nor ip6_tables (\"iptables is not available on this host\")"
-                    ),
-                    fix,
-                )
-            }
-            Cause::KubeProxyModuleNotLoaded { mode, loadable: true } => Wording::check_only(
-                format!(
-                    "kube-proxy ({mode} mode) writes {module}'s sysctls at start, and {module} is \
-                     not loaded"
-                ),
-                format!(
-                    "have kmod-ready load it before kubelite: `systemctl edit \
-                     snap.microk8s.daemon-kubelite`, `ExecStartPre=` then \
-                     `ExecStartPre=/usr/sbin/kmod-ready nf_conntrack {module}`"
-                ),
-            ),
-            Cause::KubeProxyModuleNotLoaded {
-                mode,
-                loadable: false,
-            }
-            | Cause::KubeProxyModuleMissing { mode } => Wording::check_only(
-                format!("kube-proxy ({mode} mode) cannot start: this kernel has no {module}"),
-                format!(
-                    "install the kernel's {module} module, or choose another mode with \
-                     --proxy-mode in {KUBE_PROXY_ARGS}"
-                ),
-            ),
-            Cause::KubeProxyProgramMissing { mode } => Wording::check_only(
-                format!("kube-proxy ({mode} mode) cannot start: it runs `{module}`, which is not installed"),
-                format!("install {module} (Debian and Ubuntu: `apt install {module}`)"),
-            ),
-            Cause::NftTooOld { why } => Wording::check_only(
-                format!(
-                    "kube-proxy's nftables mode cannot start: it needs {module} {NFT_MIN} or \
-                     later, and {why}"
-                ),
-                format!(
-                    "install nftables {NFT_MIN} or later (Debian 12 and Ubuntu 22.04 have one), \
-                     or remove --proxy-mode=nftables from {KUBE_PROXY_ARGS} (iptables mode)"
-                ),
-            ),
-            Cause::NftablesKernelTooOld { release } => Wording::check_only(
-                format!(
-                    "kube-proxy's nftables mode needs kernel 5.13 or later for {module}'s \
-                     features; this is {release}"
-                ),
-                format!(
-                    "remove --proxy-mode=nftables from {KUBE_PROXY_ARGS} (iptables mode), or boot \
-                     a newer kernel"
-                ),
-            ),
-            Cause::KubeProxyModeRefused { refusal, from } => {
-                let (why, fix) = refusal_wording(refusal, from);
-                Wording::check_only(format!("{module} would not start: {why}"), fix)
-            }
-            Cause::KubeProxyModeUnknown { why } => Wording::check_only(
-                format!("{module}'s mode cannot be told: {why}"),
-                "run `kmod-ready check` as root if the file is readable only by root; else make it a \
-                 regular file of at most 1 MiB",
-            ),
+            Cause::KubeProxy(cause) => cause.wording(module),
             Cause::KubeliteOverrideReset { file, unit } => Wording::logged_as(
                 format!("{module} is not loaded and an override stops kmod-ready before kubelite"),
                 format!(
@@ -464,46 +337,6 @@ impl Cause {
                 ),
             ),
         }
-    }
-}
-
-/// Why kubelite or kube-proxy would exit over kube-proxy's arguments or
-/// mode (read from `from`), and the fix.
-fn refusal_wording(refusal: &Refusal, from: &str) -> (String, String) {
-    let set_mode = format!(
-        "fix {from}: the mode is iptables, ipvs or nftables (1.31 and later; 1.29 and 1.30 \
-         with --feature-gates={NFTABLES_GATE}=true), or none for iptables; then `snap restart \
-         microk8s.daemon-kubelite`"
-    );
-    match refusal {
-        Refusal::ArgsMissing => (
-            format!("kubelite cannot open {KUBE_PROXY_ARGS}, which is missing, and exits"),
-            format!("restore {KUBE_PROXY_ARGS} (one argument a line; an empty file will do)"),
-        ),
-        Refusal::LineTooLong => (
-            format!("a line of {KUBE_PROXY_ARGS} is longer than the {LONGEST_LINE} bytes kubelite reads, and kubelite exits"),
-            format!("shorten that line of {KUBE_PROXY_ARGS}"),
-        ),
-        Refusal::FlagWithoutValue { flag } => (
-            format!("--{flag} ends its arguments without a value"),
-            format!("give --{flag} its value in {KUBE_PROXY_ARGS} (--{flag}=VALUE)"),
-        ),
-        Refusal::ConfigMissing { file } => (
-            format!("its --config file {file} is missing"),
-            format!("restore {file}, or remove --config from {KUBE_PROXY_ARGS}"),
-        ),
-        Refusal::NoNftables { minor } => {
-            (format!("1.{minor} has no nftables mode (it came in 1.29)"), set_mode)
-        }
-        Refusal::NftablesGateOff { minor } => (
-            format!("1.{minor} runs nftables mode only with the feature gate {NFTABLES_GATE}=true"),
-            set_mode,
-        ),
-        Refusal::Userspace => ("its userspace mode was removed in 1.26".to_string(), set_mode),
-        Refusal::UnknownMode { mode } => (
-            format!("it has no mode {mode:?} (iptables, ipvs, nftables, or blank for iptables)"),
-            set_mode,
-        ),
     }
 }
 

@@ -52,7 +52,7 @@ pub(crate) enum ModeProblem {
 }
 
 /// Why kubelite or kube-proxy would exit at start over kube-proxy's
-/// arguments or mode (the sentences are in cause/wording.rs).
+/// arguments or mode (the sentences are in cause/kube_proxy.rs).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub(crate) enum Refusal {

@@ -1,7 +1,7 @@
 //! Why kube-proxy would not start: its mode refused, or a module or
 //! program that mode needs missing.
 
-use crate::cause::{Cause, Failure};
+use crate::cause::{Cause, Failure, KubeProxyCause};
 use crate::microk8s::{MicroK8s, ModeProblem, ProxyMode};
 use crate::system::Facts;
 
@@ -22,17 +22,17 @@ pub(super) fn contract_cause(
     release: &str,
 ) -> Option<Failure> {
     let problem = match &microk8s.mode_problem {
-        Some(ModeProblem::Refused(refusal)) => Some(Cause::KubeProxyModeRefused {
+        Some(ModeProblem::Refused(refusal)) => Some(KubeProxyCause::ModeRefused {
             refusal: refusal.clone(),
             from: microk8s.mode_from.clone(),
         }),
         Some(ModeProblem::Unreadable(why)) => {
-            Some(Cause::KubeProxyModeUnknown { why: why.clone() })
+            Some(KubeProxyCause::ModeUnknown { why: why.clone() })
         }
         None => None,
     };
     if let Some(cause) = problem {
-        return Some(Failure::new("kube-proxy", cause));
+        return Some(Failure::new("kube-proxy", Cause::KubeProxy(cause)));
     }
     let (name, missing) = contract.missing_at_start(microk8s.mode)?;
     let mode = microk8s
@@ -41,17 +41,17 @@ pub(super) fn contract_cause(
         .unwrap_or_default()
         .to_string();
     let cause = match missing {
-        Missing::Iptables => Cause::KubeProxyNoIptables {
+        Missing::Iptables => KubeProxyCause::NoIptables {
             nftables_blocked: contract.nftables_would_work(microk8s).err(),
             feature_gate: microk8s.minor().is_some_and(|minor| minor < 31),
         },
-        Missing::NotLoaded(state) => Cause::KubeProxyModuleNotLoaded {
+        Missing::NotLoaded(state) => KubeProxyCause::ModuleNotLoaded {
             mode,
             loadable: state == ModuleState::Loadable,
         },
-        Missing::NotInKernel => Cause::KubeProxyModuleMissing { mode },
-        Missing::Program => Cause::KubeProxyProgramMissing { mode },
-        Missing::ProgramUnusable => Cause::NftTooOld {
+        Missing::NotInKernel => KubeProxyCause::ModuleMissing { mode },
+        Missing::Program => KubeProxyCause::ProgramMissing { mode },
+        Missing::ProgramUnusable => KubeProxyCause::NftTooOld {
             why: contract
                 .programs
                 .iter()
@@ -59,9 +59,9 @@ pub(super) fn contract_cause(
                 .and_then(|p| p.unusable())
                 .unwrap_or_default(),
         },
-        Missing::OldKernel => Cause::NftablesKernelTooOld {
+        Missing::OldKernel => KubeProxyCause::NftablesKernelTooOld {
             release: release.to_string(),
         },
     };
-    Some(Failure::new(&name, cause))
+    Some(Failure::new(&name, Cause::KubeProxy(cause)))
 }
