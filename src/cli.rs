@@ -132,6 +132,19 @@ fn os_parser<T: Clone + Send + Sync + 'static>(
 
 /// Accepts a module name or alias as modprobe would take it, and nothing
 /// that could name a path or break a log line.
+/// A character an argument cannot hold, named without a backslash: the
+/// line it is in is escaped as a whole (logging::escape_controls), and an
+/// escape inside it would be escaped twice.
+fn char_name(c: char) -> String {
+    match c {
+        ' ' => "a space".into(),
+        '\t' => "a tab".into(),
+        '\n' => "a newline".into(),
+        '\r' => "a carriage return".into(),
+        c => format!("U+{:04X}", c as u32),
+    }
+}
+
 pub(crate) fn parse_module_name(raw: &std::ffi::OsStr) -> Result<String, String> {
     let name = raw
         .to_str()
@@ -146,7 +159,7 @@ pub(crate) fn parse_module_name(raw: &std::ffi::OsStr) -> Result<String, String>
         return Err("a module name is not a path: give the name, e.g. nf_conntrack".into());
     }
     if let Some(bad) = name.chars().find(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("module names cannot contain {bad:?}"));
+        return Err(format!("module names cannot contain {}", char_name(bad)));
     }
     if name.starts_with('-') {
         return Err("module names cannot start with '-'".into());
@@ -257,7 +270,7 @@ fn parse_wait_path(raw: &std::ffi::OsStr) -> Result<PathBuf, String> {
         return Err("the path must not contain '.' or '..'".into());
     }
     if let Some(bad) = text.chars().find(|c| c.is_control()) {
-        return Err(format!("the path cannot contain {bad:?}"));
+        return Err(format!("the path cannot contain {}", char_name(bad)));
     }
     let under = |dir: &str| path.starts_with(dir) && path != Path::new(dir);
     if !(under("/proc/sys") || under("/sys")) {

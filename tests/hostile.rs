@@ -207,7 +207,7 @@ fn wait_for_cannot_forge_a_log_line() {
     for (path, reason) in [
         (
             "/sys/x\nkmod-ready: forged",
-            "the path cannot contain '\\n'",
+            "the path cannot contain a newline",
         ),
         ("/sys/./module/x", "the path must not contain '.' or '..'"),
     ] {
@@ -217,6 +217,20 @@ fn wait_for_cannot_forge_a_log_line() {
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains(reason), "{err}");
     }
+}
+
+/// A control character in a module name is shown one way in the line: the
+/// value escaped, the reason naming it without an escape of its own.
+#[test]
+fn a_module_name_with_an_escape_is_refused_in_one_plain_line() {
+    let root = FixtureRoot::new("already-ready");
+    let out = root.run(&["nf\x1b[2Jconntrack"]);
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(
+        stderr(&out),
+        "kmod-ready: invalid value 'nf\\x1b[2Jconntrack' for '<MODULE>...': module names cannot \
+         contain U+001B (see kmod-ready --help)\n"
+    );
 }
 
 #[test]
