@@ -4,7 +4,8 @@
 //! emitted), the command lines they show are ones the program takes, and the
 //! README stays short, the metrics of `check --prometheus` are those
 //! kmod-ready-check(8) lists, and tests/README.md names exactly the marker files
-//! the test harness reads. The exit-status table is checked beside its
+//! the test harness reads, and the man pages' SYNOPSIS and OPTIONS name
+//! the options clap takes. The exit-status table is checked beside its
 //! source, in src/status/tests.rs.
 
 mod common;
@@ -326,5 +327,75 @@ fn test_guide_names_the_markers_the_harness_reads() {
             guide.contains(&shown),
             "tests/README.md does not name {shown}"
         );
+    }
+}
+
+/// The long options a `--help` lists, without `--help` and `--version`.
+fn clap_options(args: &[&str]) -> BTreeSet<String> {
+    let out = common::kmod_ready().args(args).output().unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.trim_start().starts_with('-'))
+        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("--")))
+        .map(|w| w.trim_end_matches(['.', ',']).to_string())
+        .filter(|w| w != "--help" && w != "--version")
+        .collect()
+}
+
+/// A section of a man page's source, up to the next `# ` heading.
+fn man_section(page: &str, heading: &str) -> String {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(page)).unwrap();
+    let start = text
+        .find(&format!("# {heading}\n"))
+        .unwrap_or_else(|| panic!("{page} has no {heading}"));
+    let rest = &text[start + heading.len() + 3..];
+    rest[..rest.find("\n# ").unwrap_or(rest.len())].to_string()
+}
+
+/// The `**--option**` of some lines of a man page's source.
+fn bold_options<'a>(lines: impl Iterator<Item = &'a str>) -> BTreeSet<String> {
+    lines
+        .flat_map(|l| l.split("**").skip(1).step_by(2))
+        .flat_map(str::split_whitespace)
+        .filter(|w| w.starts_with("--"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn man_page_synopses_name_the_options_clap_takes() {
+    let check = clap_options(&["check", "--help"]);
+    let load = clap_options(&["--help"]);
+    assert!(check.contains("--next-boot") && load.contains("--timeout"));
+    let check_page = man_section("packaging/man/kmod-ready-check.8.md", "SYNOPSIS");
+    let main_page = man_section("packaging/man/kmod-ready.8.md", "SYNOPSIS");
+    let check_lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("**kmod-ready check"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        check_lines(&main_page),
+        check_lines(&check_page),
+        "kmod-ready(8) shows check as kmod-ready-check(8) does"
+    );
+    assert_eq!(
+        bold_options(check_page.lines()),
+        check,
+        "kmod-ready-check(8)'s SYNOPSIS"
+    );
+    for (page, options) in [
+        ("packaging/man/kmod-ready-check.8.md", &check),
+        ("packaging/man/kmod-ready.8.md", &load),
+    ] {
+        let documented = bold_options(
+            man_section(page, "OPTIONS")
+                .lines()
+                .filter(|l| l.starts_with("**-")),
+        );
+        let missing: Vec<_> = options.difference(&documented).collect();
+        assert!(missing.is_empty(), "{page}'s OPTIONS lack {missing:?}");
     }
 }
