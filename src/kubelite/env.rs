@@ -107,7 +107,7 @@ fn split_value(value: &str) -> Vec<String> {
 /// systemd ignores it.
 pub fn environment_assignments(value: &str) -> Env {
     let mut env = Env::default();
-    let (commands, _) = super::exec::words_of(value);
+    let (commands, _) = super::words::words_of(value);
     for word in commands {
         if let Some((name, value)) = word.split_once('=') {
             if is_name(name) {

@@ -13,6 +13,7 @@
 mod env;
 mod exec;
 mod systemd;
+mod words;
 
 use std::path::{Path, PathBuf};
 
