@@ -12,16 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::system::{normalize_module_name, Facts, Root};
-
-/// Where libkmod reads modprobe.d files, highest precedence first.
-pub(crate) const MODPROBE_D_DIRS: [&str; 5] = [
-    "/etc/modprobe.d",
-    "/run/modprobe.d",
-    "/usr/local/lib/modprobe.d",
-    "/usr/lib/modprobe.d",
-    "/lib/modprobe.d",
-];
+use crate::system::{normalize_module_name, Facts, Root, MODPROBE_D_DIRS};
 
 /// Where systemd-modules-load reads modules-load.d files, highest first.
 pub(crate) const MODULES_LOAD_D_DIRS: [&str; 5] = [

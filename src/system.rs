@@ -15,7 +15,6 @@ use std::sync::OnceLock;
 
 use crate::input::{self, Unread};
 use crate::libkmod::{Context, Libkmod};
-use crate::modprobe_d::MODPROBE_D_DIRS;
 
 /// The environment variable that moves `/` for the test suite.
 pub(crate) const ROOT_ENV: &str = "KMOD_READY_ROOT";
@@ -27,6 +26,15 @@ pub(crate) const UNKNOWN_RELEASE: &str = "unknown";
 /// Where module trees live: /lib/modules, or only /usr/lib/modules on
 /// systems that merged /lib into /usr without the /lib link.
 const MODULE_BASES: [&str; 2] = ["/lib/modules", "/usr/lib/modules"];
+
+/// Where libkmod reads modprobe.d files, highest precedence first.
+pub(crate) const MODPROBE_D_DIRS: [&str; 5] = [
+    "/etc/modprobe.d",
+    "/run/modprobe.d",
+    "/usr/local/lib/modprobe.d",
+    "/usr/lib/modprobe.d",
+    "/lib/modprobe.d",
+];
 
 #[derive(Clone, Debug)]
 pub(crate) struct Root {
