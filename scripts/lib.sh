@@ -147,8 +147,8 @@ cargo_executable() {
     python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "kmod-ready" and m.get("executable"):
-        print(m["executable"])' | tail -1
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == sys.argv[1] and m.get("executable"):
+        print(m["executable"])' "${1:-kmod-ready}" | tail -1
 }
 
 # needed_glibc BINARY: the highest GLIBC_ symbol version BINARY needs.

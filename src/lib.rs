@@ -8,7 +8,9 @@
 mod boot;
 mod cause;
 mod check;
+mod check_program;
 pub mod cli;
+mod entry;
 mod input;
 mod journal;
 pub mod kubelite;
@@ -31,4 +33,5 @@ pub mod system;
 mod wait;
 mod watchdog;
 
+pub use check::main as check_main;
 pub use run::main;

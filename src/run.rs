@@ -1,5 +1,5 @@
-//! The program: read the command line, then make the modules ready (or run
-//! `check`). `main.rs` only calls [`main`].
+//! The boot path: read the command line, then make the modules ready (or hand
+//! `check` to its own program). `main.rs` only calls [`main`].
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -13,23 +13,19 @@ use crate::patience::{self, InitWatch};
 use crate::readiness::{is_present, sys_module_dir, Requirement};
 use crate::status::Status;
 use crate::system::{Facts, Root};
-use crate::{check, stdout, wait};
+use crate::{check_program, entry, wait};
 
 /// The whole program. Returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     let start = Instant::now();
-    // Rust's runtime, which main.rs skips, would ignore SIGPIPE: a closed
-    // stderr must give EPIPE, not kill us half-way.
-    let mut pipe = nix::sys::signal::SigSet::empty();
-    pipe.add(nix::sys::signal::Signal::SIGPIPE);
-    let _ = pipe.thread_block();
-    let cli = match cli::parse(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match entry::parse(args.iter().cloned()) {
         Ok(cli) => cli,
-        Err(err) => return usage_error(err).code(),
+        Err(status) => return status.code(),
     };
-    if let Some(cli::Command::Check(args)) = &cli.command {
-        // Read-only, reports on stdout: no logger needed.
-        return check::run(args, Root::from_env()).code();
+    if let Some(cli::Command::Check(_)) = &cli.command {
+        // check is its own program: this one carries none of the diagnosis.
+        return check_program::exec(&args).code();
     }
     // i16: 255 -v or -q must not wrap round to the other end.
     let verbosity = i16::from(cli.output.verbose) - i16::from(cli.output.quiet);
@@ -37,23 +33,6 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     let status = make_ready(&cli.load, Root::from_env(), start);
     log::logger().flush();
     status.code()
-}
-
-/// Help and version go to stdout with status 0; any other error is one line
-/// on stderr (the argument and the reason) with status 64.
-fn usage_error(err: clap::Error) -> Status {
-    if let Some(what) = cli::help_or_version(&err) {
-        return match stdout::write_stdout(&err.render().to_string()) {
-            Ok(()) => Status::Ready,
-            Err(io) => stdout::output_failed(what, &io),
-        };
-    }
-    let reason = cli::error_reason(&err);
-    logging::print_line(&format!(
-        "{}: {reason} (see kmod-ready --help)",
-        logging::IDENTIFIER
-    ));
-    Status::Usage
 }
 
 /// One module asked for on the command line.

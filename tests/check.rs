@@ -267,6 +267,58 @@ fn colour_only_on_a_terminal_without_no_color() {
     );
 }
 
+/// `kmod-ready check` is kmod-ready-check's work: run directly, the
+/// program says the same, byte for byte, with the same status.
+#[test]
+fn check_is_its_own_program_with_the_same_words() {
+    let root = FixtureRoot::from_cases(&CHECK_CASES, "loadable");
+    for args in [
+        &[][..],
+        &["--json", "nf_conntrack"],
+        &["--npd"],
+        &["--bogus"],
+        &["--help"],
+    ] {
+        let through = check(&root, args);
+        let direct = Command::new(common::CHECK_BIN)
+            .args(args)
+            .env("KMOD_READY_ROOT", &root.path)
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap();
+        assert_eq!(through.status.code(), direct.status.code(), "{args:?}");
+        assert_eq!(through.stdout, direct.stdout, "{args:?}");
+        assert_eq!(through.stderr, direct.stderr, "{args:?}");
+    }
+}
+
+/// Without kmod-ready-check beside it (a broken installation), `kmod-ready
+/// check` has no verdict: status 66 and one line naming the program and the
+/// fix; with --npd, node-problem-detector's line on stdout says so too.
+#[test]
+fn check_without_its_program_has_no_verdict() {
+    let root = FixtureRoot::empty("check-program-missing");
+    let alone = root.path.join("sbin/kmod-ready");
+    fs::create_dir_all(alone.parent().unwrap()).unwrap();
+    fs::copy(common::BIN, &alone).unwrap();
+    let out = Command::new(&alone)
+        .args(["check", "--npd"])
+        .output()
+        .unwrap();
+    let stderr = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(66), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "no verdict: kmod-ready-check cannot run\n"
+    );
+    assert_eq!(
+        common::normalise(&stderr, &root.path),
+        "kmod-ready: no verdict: cannot run kmod-ready-check, the program of `kmod-ready check`: \
+         @ROOT@/sbin/kmod-ready-check: No such file or directory (os error 2); reinstall the \
+         kmod-ready package\n"
+    );
+}
+
 /// check changes nothing: the fixture tree is byte for byte the same after.
 #[test]
 fn check_writes_nothing() {

@@ -323,15 +323,18 @@ fn sentinel_argv() -> Vec<String> {
 }
 
 /// Runs the sentinel's words as kured runs them on the host, in a private
-/// mount namespace where `/usr/sbin` holds only the binary under test
-/// (unless `installed` is false) and `/var/run` is empty but for
+/// mount namespace where `/usr/sbin` holds only the binaries under test,
+/// as the packages install them (unless `installed` is false) and `/var/run` is empty but for
 /// `reboot-required` when `required`; `system` is the root kmod-ready reads.
 fn run_sentinel(argv: &[String], system: &Path, required: bool, installed: bool) -> Option<Output> {
     let run_dir = std::fs::canonicalize("/var/run").unwrap();
     let sbin = std::fs::canonicalize(Path::new(INSTALLED_BIN).parent().unwrap()).unwrap();
     let script = r#"mount -t tmpfs none "$RUN_DIR" && mount -t tmpfs none "$SBIN" &&
         if [ -n "$REQUIRED" ]; then : > "$RUN_DIR/reboot-required"; fi &&
-        if [ -n "$INSTALLED" ]; then : > "$SBIN/kmod-ready" && mount --bind "$BIN" "$SBIN/kmod-ready"; fi &&
+        if [ -n "$INSTALLED" ]; then
+            : > "$SBIN/kmod-ready" && mount --bind "$BIN" "$SBIN/kmod-ready" &&
+            : > "$SBIN/kmod-ready-check" && mount --bind "$CHECK_BIN" "$SBIN/kmod-ready-check"
+        fi &&
         exec "$@""#;
     let mut command = Command::new("unshare");
     command
@@ -351,6 +354,7 @@ fn run_sentinel(argv: &[String], system: &Path, required: bool, installed: bool)
         .env("REQUIRED", if required { "1" } else { "" })
         .env("INSTALLED", if installed { "1" } else { "" })
         .env("BIN", common::BIN)
+        .env("CHECK_BIN", common::CHECK_BIN)
         .env("KMOD_READY_ROOT", system)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

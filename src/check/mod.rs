@@ -34,13 +34,14 @@ pub(crate) mod prometheus;
 mod render;
 pub(crate) mod report;
 
+use std::ffi::OsString;
 use std::io::IsTerminal;
 
-use crate::cli::{CheckArgs, LogTarget};
-use crate::logging;
+use crate::cli::{CheckArgs, Command, LogTarget};
 use crate::status::Status;
 use crate::stdout::{output_failed, write_stdout};
 use crate::system::{Root, UNKNOWN_RELEASE};
+use crate::{entry, logging};
 
 /// What check says when it cannot read the kernel's release.
 const NO_VERDICT: &str = "no verdict: /proc/sys/kernel/osrelease cannot be read; is / the host's?";
@@ -49,8 +50,25 @@ use collect::collect;
 use diagnose::diagnose;
 use next_boot::next_boot;
 
+/// The program `kmod-ready check` runs, `kmod-ready-check`: takes what
+/// follows `check` on kmod-ready's command line, and reads it as kmod-ready
+/// would, so help, usage errors and the report are the same whichever
+/// program was run. Returns the exit status.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let as_kmod_ready = [OsString::from(logging::IDENTIFIER), OsString::from("check")];
+    let cli = match entry::parse(as_kmod_ready.into_iter().chain(args.into_iter().skip(1))) {
+        Ok(cli) => cli,
+        Err(status) => return status.code(),
+    };
+    // clap reads the `check` put first as the subcommand, whatever follows.
+    let Some(Command::Check(args)) = &cli.command else {
+        return Status::Usage.code();
+    };
+    run(args, Root::from_env()).code()
+}
+
 /// Runs `kmod-ready check`: prints the report on stdout.
-pub fn run(args: &CheckArgs, root: Root) -> Status {
+fn run(args: &CheckArgs, root: Root) -> Status {
     // libkmod's own complaints (a modprobe.d line it rejects) go to stderr
     // through our logger, escaped, as they do when loading: never raw.
     logging::init(LogTarget::Stderr, -1);

@@ -13,7 +13,7 @@ pub enum Status {
     /// EX_USAGE: bad command line.
     Usage,
     /// EX_NOINPUT: `check` only: the system could not be read (no kernel
-    /// release), so there is no verdict.
+    /// release) or kmod-ready-check could not be run, so there is no verdict.
     Unreadable,
     /// EX_UNAVAILABLE: module not found, or could not be loaded.
     Unavailable,

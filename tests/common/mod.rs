@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_kmod-ready");
+/// `kmod-ready check`'s program, which kmod-ready runs from beside itself.
+pub const CHECK_BIN: &str = env!("CARGO_BIN_EXE_kmod-ready-check");
 
 // The marker files: an empty file, or one holding a word, in a case
 // directory that changes how its case runs (tests/README.md, "Markers",
