@@ -1,9 +1,11 @@
 //! GRUB 2: `grub.cfg` as grub-mkconfig writes it (Debian and Ubuntu
 //! `/boot/grub`, RHEL, Fedora and SUSE `/boot/grub2`) and its `grubenv`. The
-//! entry booted next: grubenv's `next_entry` (one-shot, grub-reboot), else
-//! the config's `default=`, which is grubenv's `saved_entry` when it says
-//! `${saved_entry}` (GRUB_DEFAULT=saved); an entry is named by its index,
-//! its title or its id, and `A>B` goes into a submenu.
+//! entry booted next: the last `default=` the config sets, which is
+//! grubenv's `next_entry` (one-shot, grub-reboot) when 00_header sets it
+//! from there and nothing later (custom.cfg) sets another, and grubenv's
+//! `saved_entry` when it says `${saved_entry}` (GRUB_DEFAULT=saved); an
+//! entry is named by its index, its title or its id, and `A>B` goes into a
+//! submenu.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -161,7 +163,11 @@ fn with_custom_cfg(facts: &Facts, dir: &Path, config: &str) -> (String, Option<S
     (merged, Some(custom))
 }
 
-/// Which entry boots next, and why.
+/// Which entry boots next, and why: the last `set default` that runs, as
+/// the menu reads `default` only once the whole config has run. 00_header's
+/// `set default="${next_entry}"` runs when grubenv has a next_entry, and
+/// the `set default` of its `else` when it has none; a later one (custom.cfg's)
+/// wins over both.
 fn default_entry(
     config: &str,
     env: &BTreeMap<String, String>,
@@ -174,23 +180,37 @@ fn default_entry(
         .filter_map(|words| words[1].strip_prefix("default=").map(str::to_string))
         .collect();
     let env_value = |key: &str| env.get(key).filter(|v| !v.is_empty()).cloned();
-    if set_default.iter().any(|v| v == "${next_entry}") {
-        if let Some(next) = env_value("next_entry") {
-            return (
-                next,
-                format!("next_entry in {} (one boot only)", env_file.display()),
-            );
+    let next_entry = env_value("next_entry");
+    let mut last = None;
+    let mut in_else = false;
+    for value in &set_default {
+        if value == "${next_entry}" {
+            if next_entry.is_some() {
+                last = Some(value);
+                in_else = true;
+            }
+        } else if std::mem::take(&mut in_else) {
+            // The `else` of the next_entry test: it does not run.
+        } else {
+            last = Some(value);
         }
     }
-    match set_default.iter().rev().find(|v| *v != "${next_entry}") {
-        Some(v) if v == "${saved_entry}" => match env_value("saved_entry") {
+    match last.map(String::as_str) {
+        Some("${next_entry}") => (
+            next_entry.unwrap_or_default(),
+            format!("next_entry in {} (one boot only)", env_file.display()),
+        ),
+        Some("${saved_entry}") => match env_value("saved_entry") {
             Some(saved) => (saved, format!("saved_entry in {}", env_file.display())),
             None => (
                 "0".into(),
                 format!("{} has no saved_entry", env_file.display()),
             ),
         },
-        Some(v) => (v.clone(), format!("default in {}", config_file.display())),
+        Some(v) => (
+            v.to_string(),
+            format!("default in {}", config_file.display()),
+        ),
         None => ("0".into(), "no default: the first entry".into()),
     }
 }
