@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use syn::{FnArg, ForeignItem, Item, PointerMutability, ReturnType, Type};
 
 /// The Rust files that declare C functions and types.
-const SOURCES: [&str; 2] = ["src/libkmod/mod.rs", "src/libkmod/messages.rs"];
+const SOURCES: [&str; 2] = ["src/libkmod/api.rs", "src/libkmod/messages.rs"];
 
 /// Each Rust type of those declarations (but pointers, `Option`s of
 /// function pointers, and aliases, which are followed) and its C type.

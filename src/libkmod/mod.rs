@@ -7,80 +7,28 @@
 //! systemd opens libkmod the same way. Why not the `kmod` crate: it has no
 //! probe, lookup-list or initstate calls, and `kmod-sys` links at load time.
 //!
-//! The dozen functions we use are resolved once; every reference libkmod
-//! hands out is owned by a handle that drops it. libkmod's own messages go
-//! to our log (messages.rs).
+//! The dozen functions we use are resolved once (api.rs); every reference
+//! libkmod hands out is owned by a handle that drops it. libkmod's own
+//! messages go to our log (messages.rs).
 
+mod api;
 mod messages;
 mod note;
 
 pub use messages::release_stderr;
 
 use std::cell::RefCell;
-use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
+use std::ffi::{c_char, c_void, CStr, CString};
 use std::path::Path;
 use std::sync::Mutex;
 
 use libloading::os::unix;
 use libloading::Library;
 
-use messages::LogFn;
+use api::{Api, KmodCtx, KmodList, KmodModule, FILTER_BLACKLIST, PROBE_APPLY_BLACKLIST_ALIAS_ONLY};
 
 /// The library we dlopen; note.rs declares it to packagers.
 pub const LIBRARY: &str = "libkmod.so.2";
-
-/// `KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY`: modprobe's default without `-b`.
-const PROBE_APPLY_BLACKLIST_ALIAS_ONLY: c_uint = 0x40000;
-/// `KMOD_FILTER_BLACKLIST`, of `enum kmod_filter` (unsigned: no value is
-/// negative).
-const FILTER_BLACKLIST: c_uint = 0x1;
-
-/// libkmod's structs, which it never shows: we hold pointers to them only.
-/// Distinct types, so that a module cannot be passed where a list is due.
-macro_rules! opaque {
-    ($($name:ident),*) => {$(
-        #[repr(C)]
-        struct $name {
-            _private: [u8; 0],
-        }
-    )*};
-}
-opaque!(KmodCtx, KmodModule, KmodList);
-
-type PrintAction = extern "C" fn(module: *mut KmodModule, install: bool, options: *const c_char);
-type RunInstall =
-    extern "C" fn(module: *mut KmodModule, cmdline: *const c_char, data: *mut c_void) -> c_int;
-
-/// The functions we use, each field named after its symbol. These types are
-/// the only copy of libkmod's prototypes here; tests/libkmod_prototypes.rs
-/// has the C compiler compare each with the installed libkmod.h.
-struct Api {
-    kmod_new: unsafe extern "C" fn(*const c_char, *const *const c_char) -> *mut KmodCtx,
-    kmod_unref: unsafe extern "C" fn(*mut KmodCtx) -> *mut KmodCtx,
-    kmod_set_log_priority: unsafe extern "C" fn(*mut KmodCtx, c_int),
-    kmod_load_resources: unsafe extern "C" fn(*mut KmodCtx) -> c_int,
-    kmod_set_log_fn: unsafe extern "C" fn(*mut KmodCtx, LogFn, *const c_void),
-    kmod_module_new_from_lookup:
-        unsafe extern "C" fn(*mut KmodCtx, *const c_char, *mut *mut KmodList) -> c_int,
-    kmod_list_next: unsafe extern "C" fn(*const KmodList, *const KmodList) -> *mut KmodList,
-    kmod_module_get_module: unsafe extern "C" fn(*const KmodList) -> *mut KmodModule,
-    kmod_module_unref_list: unsafe extern "C" fn(*mut KmodList) -> c_int,
-    kmod_module_unref: unsafe extern "C" fn(*mut KmodModule) -> *mut KmodModule,
-    kmod_module_get_name: unsafe extern "C" fn(*const KmodModule) -> *const c_char,
-    kmod_module_get_path: unsafe extern "C" fn(*const KmodModule) -> *const c_char,
-    kmod_module_get_initstate: unsafe extern "C" fn(*const KmodModule) -> c_int,
-    kmod_module_get_dependencies: unsafe extern "C" fn(*const KmodModule) -> *mut KmodList,
-    kmod_module_apply_filter:
-        unsafe extern "C" fn(*const KmodCtx, c_uint, *const KmodList, *mut *mut KmodList) -> c_int,
-    kmod_module_probe_insert_module: unsafe extern "C" fn(
-        *mut KmodModule,
-        c_uint,
-        *const c_char,
-        Option<RunInstall>,
-        *const c_void,
-        Option<PrintAction>,
-    ) -> c_int,
-}
 
 /// The opened library. Keeps it mapped for as long as the function
 /// pointers in `api` are used.
@@ -96,35 +44,7 @@ impl Libkmod {
         let flags = unix::RTLD_LAZY | unix::RTLD_LOCAL | nix::libc::RTLD_NODELETE;
         // SAFETY: libkmod's initialisers only set up its own state.
         let library: Library = unsafe { unix::Library::open(Some(LIBRARY), flags)? }.into();
-        // Each field of `Api` from the symbol of its name; the compiler
-        // rejects a list that misses a field or names one `Api` lacks.
-        macro_rules! resolve {
-            ($($symbol:ident),* $(,)?) => {
-                Api {$(
-                    // SAFETY: the field's type is the symbol's prototype in
-                    // libkmod.h (tests/libkmod_prototypes.rs checks it).
-                    $symbol: *unsafe { library.get(concat!(stringify!($symbol), "\0").as_bytes())? },
-                )*}
-            };
-        }
-        let api = resolve!(
-            kmod_new,
-            kmod_unref,
-            kmod_set_log_priority,
-            kmod_set_log_fn,
-            kmod_load_resources,
-            kmod_module_new_from_lookup,
-            kmod_list_next,
-            kmod_module_get_module,
-            kmod_module_unref_list,
-            kmod_module_unref,
-            kmod_module_get_name,
-            kmod_module_get_path,
-            kmod_module_get_initstate,
-            kmod_module_get_dependencies,
-            kmod_module_apply_filter,
-            kmod_module_probe_insert_module,
-        );
+        let api = Api::resolve(&library)?;
         Ok(Libkmod {
             api,
             _library: library,
