@@ -6,18 +6,19 @@
 //! systemd answers whenever it can: `systemctl show` gives the effective
 //! `ExecStartPre=` list and drop-in paths, `journalctl` the journal. Both
 //! are run read-only, without a shell, and killed if they take too long
-//! (systemd.rs). Unit files are parsed here only where systemd cannot
-//! answer: under a test root (`KMOD_READY_ROOT`), when systemd is not
+//! (systemd.rs). Unit files are parsed (unit_file.rs) only where systemd
+//! cannot answer: under a test root (`KMOD_READY_ROOT`), when systemd is not
 //! running, and to name the drop-in whose empty `ExecStartPre=` removed ours.
+//! The facts it fills, and their JSON, are in report.rs.
 
 mod env;
 mod exec;
+mod report;
 mod systemd;
+mod unit_file;
 mod words;
 
 use std::path::{Path, PathBuf};
-
-use serde::Serialize;
 
 use crate::modprobe_d::config_files;
 use crate::process::run_bounded;
@@ -26,7 +27,10 @@ use crate::system::Facts;
 pub use env::{environment_file, Env};
 use exec::not_executable;
 pub use exec::{parse_exec, parse_exec_line, ExecCommand, KmodReady, LineError};
+pub(crate) use report::{Kubelite, Rejected, WaitFor};
 use systemd::{exec_start_pre_exact, last_proxy_error, parse_show, Show};
+pub use unit_file::exec_start_pre_assignments;
+use unit_file::{read_unit_file, service_assignments};
 
 pub(crate) const UNIT: &str = "snap.microk8s.daemon-kubelite.service";
 /// Where the kmod-ready package installs its drop-in.
@@ -44,94 +48,6 @@ const UNIT_DIRS: [&str; 5] = [
     "/usr/lib/systemd/system",
     "/lib/systemd/system",
 ];
-
-/// The kubelite facts; serialised as the `kubelite` object of `check --json`.
-#[derive(Debug, Default, Serialize)]
-pub(crate) struct Kubelite {
-    pub unit: &'static str,
-    /// `"systemctl"` when systemd answered, `"files"` when unit files were read.
-    pub source: &'static str,
-    pub unit_exists: bool,
-    /// The unit file (snapd writes it under /etc/systemd/system).
-    #[serde(serialize_with = "crate::input::serialize_lossy")]
-    pub unit_file: Option<PathBuf>,
-    /// Whether our drop-in file is installed.
-    pub drop_in_present: bool,
-    /// The drop-ins in effect, in the order systemd applies them.
-    #[serde(serialize_with = "crate::input::serialize_lossy")]
-    pub drop_ins: Vec<PathBuf>,
-    /// The effective `ExecStartPre=` commands, in order, as written.
-    pub exec_start_pre: Vec<String>,
-    /// The arguments systemd runs each of them with (`argv[0]` first), after
-    /// expanding the unit's environment variables.
-    pub exec_start_pre_argv: Vec<Vec<String>>,
-    /// The commands, parsed (before expansion).
-    #[serde(skip)]
-    pub commands: Vec<ExecCommand>,
-    /// The environment the commands are expanded with.
-    #[serde(skip)]
-    pub environment: Env,
-    /// Whether one of them runs kmod-ready.
-    pub runs_kmod_ready: bool,
-    /// The modules that kmod-ready command is given.
-    pub kmod_ready_modules: Vec<String>,
-    /// kmod-ready commands that would exit 64 (present only when one does).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub rejected: Vec<Rejected>,
-    /// Commands whose executable systemd cannot run (present only when one
-    /// is): a missing or non-executable file fails the start with 203/EXEC.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unrunnable: Vec<Rejected>,
-    /// The `--wait-for` paths of its kmod-ready commands, with the modules
-    /// of the same command (present only when there are some).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub waits_for: Vec<WaitFor>,
-    /// Some unit file or drop-in could not be read: what it holds is unknown.
-    #[serde(skip)]
-    pub unit_files_unread: bool,
-    /// The drop-in whose empty `ExecStartPre=` removed ours, if one did.
-    #[serde(serialize_with = "crate::input::serialize_lossy")]
-    pub reset_by: Option<PathBuf>,
-    /// A file of the same name as our drop-in, in a directory systemd reads
-    /// first, that hides it without running kmod-ready: a symlink to
-    /// /dev/null (a mask) or a file without its `ExecStartPre=` (present
-    /// only when there is one).
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::input::serialize_lossy"
-    )]
-    pub masked_by: Option<PathBuf>,
-    pub active_state: Option<String>,
-    pub n_restarts: Option<u64>,
-    /// The last journal line of the unit with "Error running ProxyServer".
-    pub last_proxy_error: Option<String>,
-    /// Facts not read, and why: "state and journal: systemd is not running; …".
-    pub skipped: Vec<String>,
-}
-
-/// An `ExecStartPre=` that would fail: kmod-ready's own parser refuses
-/// it, or systemd cannot execute it.
-#[derive(Debug, Serialize)]
-pub(crate) struct Rejected {
-    pub command: String,
-    /// The one-line reason, naming the argument or the file.
-    pub reason: String,
-    /// `-` prefix: systemd ignores the failure and starts kubelite anyway.
-    pub ignored: bool,
-}
-
-/// A path a kmod-ready `ExecStartPre=` waits for besides its modules'.
-#[derive(Debug, Serialize)]
-pub(crate) struct WaitFor {
-    pub command: String,
-    pub path: PathBuf,
-    /// The modules the same command loads.
-    #[serde(skip)]
-    pub modules: Vec<String>,
-    /// `-` prefix: systemd ignores the failure.
-    #[serde(skip)]
-    pub ignored: bool,
-}
 
 impl Kubelite {
     /// Whether kubelite's start runs kmod-ready: a command of its
@@ -425,102 +341,4 @@ fn masking_drop_in(facts: &Facts) -> Option<PathBuf> {
                 .flat_map(|value| parse_exec_line(value).0)
                 .any(|command| command.is_kmod_ready())
         })
-}
-
-/// A unit file or drop-in; `None` when it cannot be read (`facts` notes
-/// it, with the reason, for `check`'s `skipped`). A mask (a symlink to
-/// /dev/null) reads as empty, as systemd reads it.
-fn read_unit_file(facts: &Facts, path: &Path) -> Option<String> {
-    if crate::input::is_dev_null(&facts.root.path(path)) {
-        return Some(String::new());
-    }
-    let bytes = facts.read_bytes(path, crate::input::CONFIG)?;
-    Some(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// The `ExecStartPre=` assignments of the `[Service]` section of a unit file
-/// or drop-in, in order; `None` is an empty assignment, which resets the
-/// list.
-pub fn exec_start_pre_assignments(text: &str) -> Vec<Option<String>> {
-    service_assignments(text)
-        .into_iter()
-        .filter(|(key, _)| key == "ExecStartPre")
-        .map(|(_, value)| (!value.is_empty()).then_some(value))
-        .collect()
-}
-
-/// The `KEY=VALUE` assignments of the `[Service]` sections of a unit file,
-/// read as systemd reads it (systemd.syntax(7)): a line whose first
-/// non-blank character is `#` or `;` is a comment, even inside a continued
-/// line; a line ending in an unescaped backslash continues on the next one,
-/// the backslash becoming a space (an empty line ends it); key and value
-/// lose their surrounding whitespace; a line without `=` is ignored.
-pub fn service_assignments(text: &str) -> Vec<(String, String)> {
-    let mut assignments = Vec::new();
-    let mut in_service = false;
-    let mut pending: Option<String> = None;
-    for raw in text.lines() {
-        let raw = raw.trim_start_matches('\u{feff}');
-        if raw.trim_start().starts_with(['#', ';']) {
-            continue;
-        }
-        let mut line = pending.take().unwrap_or_default();
-        line.push_str(raw);
-        let trailing = line.len() - line.trim_end_matches('\\').len();
-        if trailing % 2 == 1 {
-            line.pop();
-            line.push(' ');
-            pending = Some(line);
-            continue;
-        }
-        let line = line.trim();
-        if let Some(section) = line.strip_prefix('[') {
-            in_service = section == "Service]";
-            continue;
-        }
-        if !in_service {
-            continue;
-        }
-        if let Some((key, value)) = line.split_once('=') {
-            assignments.push((key.trim().to_string(), value.trim().to_string()));
-        }
-    }
-    if let (Some(line), true) = (pending, in_service) {
-        if let Some((key, value)) = line.trim().split_once('=') {
-            assignments.push((key.trim().to_string(), value.trim().to_string()));
-        }
-    }
-    assignments
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exec_start_pre_lines() {
-        let text = "[Unit]\nExecStartPre=/not/service\n[Service]\n# ExecStartPre=/comment\n\
-                    ExecStartPre=\nExecStartPre = -/usr/sbin/kmod-ready \\\n  --timeout 30s nf_conntrack\n\
-                    ExecStart=/x\n";
-        assert_eq!(
-            exec_start_pre_assignments(text),
-            vec![
-                None,
-                Some("-/usr/sbin/kmod-ready    --timeout 30s nf_conntrack".to_string())
-            ]
-        );
-        // A comment inside a continued line is skipped; an empty line ends
-        // it; an escaped backslash does not continue.
-        let text =
-            "[Service]\nExecStartPre=/bin/a \\\n# x \\\n  ; y\n b\nExecStartPre=/bin/c \\\n\nd=1\n\
-                    ExecStartPre=/bin/e \\\\\nf=2\n";
-        assert_eq!(
-            exec_start_pre_assignments(text),
-            vec![
-                Some("/bin/a   b".to_string()),
-                Some("/bin/c".to_string()),
-                Some("/bin/e \\\\".to_string())
-            ]
-        );
-    }
 }
