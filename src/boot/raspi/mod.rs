@@ -13,12 +13,16 @@
 //! `[EDID=…]`, `[HDMI:…]`, a serial number, `[board-type=…]`,
 //! `[partition=…]`) are not evaluated.
 
+mod model;
+
 use std::path::{Path, PathBuf};
 
 use crate::input;
 use crate::system::Facts;
 
 use super::{release_of_image, NextKernel};
+
+use model::{default_kernel, is_model_filter, model_filters};
 
 /// Where the firmware's boot partition is mounted, newest layout first.
 const FIRMWARE_DIRS: [&str; 2] = ["/boot/firmware", "/boot"];
@@ -249,82 +253,6 @@ fn applies(section: &Section, filters: Option<&[&str]>) -> Option<bool> {
     }
 }
 
-/// The model filters the firmware knows, as its documentation lists them.
-const MODEL_FILTERS: [&str; 15] = [
-    "pi1", "pi2", "pi3", "pi3+", "pi4", "pi400", "cm4", "cm4s", "pi0", "pi0w", "pi02", "pi5",
-    "pi500", "cm5", "cm3",
-];
-
-fn is_model_filter(filter: &str) -> bool {
-    MODEL_FILTERS.contains(&filter)
-}
-
-/// The model filters that match a device tree model string.
-fn model_filters(model: &str) -> Vec<&'static str> {
-    let name = model.strip_prefix("Raspberry Pi ").unwrap_or(model);
-    let has = |word: &str| name.starts_with(word);
-    if has("Compute Module 5") {
-        vec!["pi5", "cm5"]
-    } else if has("500") {
-        vec!["pi5", "pi500"]
-    } else if has("5 ") {
-        vec!["pi5"]
-    } else if has("Compute Module 4S") {
-        vec!["pi4", "cm4s"]
-    } else if has("Compute Module 4") {
-        vec!["pi4", "cm4"]
-    } else if has("400") {
-        vec!["pi4", "pi400"]
-    } else if has("4 ") {
-        vec!["pi4"]
-    } else if has("Compute Module 3") {
-        vec!["pi3", "cm3"]
-    } else if has("3 Model A Plus") || has("3 Model B Plus") {
-        vec!["pi3", "pi3+"]
-    } else if has("3 ") {
-        vec!["pi3"]
-    } else if has("2 ") {
-        vec!["pi2"]
-    } else if has("Zero 2") {
-        vec!["pi0", "pi02"]
-    } else if has("Zero W") {
-        vec!["pi0", "pi0w"]
-    } else if has("Zero") {
-        vec!["pi0"]
-    } else if has("Model") || has("Compute Module") {
-        vec!["pi1"]
-    } else {
-        Vec::new()
-    }
-}
-
-/// The image the firmware loads without `kernel=`: 64-bit by default on the
-/// Pi 4 and 5 (`arm_64bit=` decides elsewhere); the Pi 5's own image when
-/// it is there.
-fn default_kernel(
-    facts: &Facts,
-    dir: &Path,
-    filters: &[&str],
-    arm_64bit: Option<bool>,
-) -> Option<String> {
-    let is = |filter: &str| filters.contains(&filter);
-    let wide = arm_64bit.unwrap_or(is("pi4") || is("pi5"));
-    let name = if is("pi5") && facts.root.exists(dir.join("kernel_2712.img")) {
-        "kernel_2712.img"
-    } else if wide {
-        "kernel8.img"
-    } else if is("pi4") {
-        "kernel7l.img"
-    } else if is("pi2") || is("pi3") || is("pi02") {
-        "kernel7.img"
-    } else if is("pi1") || is("pi0") {
-        "kernel.img"
-    } else {
-        return None;
-    };
-    Some(name.to_string())
-}
-
 /// The release of the `/boot/vmlinuz-RELEASE` that `image` is a copy of
 /// (Debian's raspi-firmware and Ubuntu's flash-kernel copy the kernel to
 /// the boot partition under a name without its release), and that file.
@@ -395,21 +323,5 @@ mod tests {
         );
         assert_eq!(gpio.kernel.as_deref(), Some("a"));
         assert_eq!(gpio.undecided, ["[gpio4=1]"]);
-    }
-
-    #[test]
-    fn models_and_their_filters() {
-        assert_eq!(model_filters("Raspberry Pi 400 Rev 1.0"), ["pi4", "pi400"]);
-        assert_eq!(
-            model_filters("Raspberry Pi Compute Module 4S Rev 1.0"),
-            ["pi4", "cm4s"]
-        );
-        assert_eq!(
-            model_filters("Raspberry Pi Zero 2 W Rev 1.0"),
-            ["pi0", "pi02"]
-        );
-        assert_eq!(model_filters("Raspberry Pi 5 Model B Rev 1.0"), ["pi5"]);
-        assert_eq!(model_filters("Raspberry Pi Model B Plus Rev 1.2"), ["pi1"]);
-        assert!(model_filters("QEMU Virtual Machine").is_empty());
     }
 }
