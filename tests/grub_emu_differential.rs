@@ -33,7 +33,7 @@ const WORD: &str = "@@word ";
 /// What it prints after the last.
 const END: &str = "@@end";
 
-/// Where check looks for grub.cfg, in its order (src/boot/grub.rs).
+/// Where check looks for grub.cfg, in its order (src/check/boot/grub/mod.rs).
 const GRUB_DIRS: [&str; 2] = ["boot/grub", "boot/grub2"];
 
 /// The kernel an entry boots: its image and command line.

@@ -1,5 +1,5 @@
 //! The entry point of `kmod-ready check`'s own program (see
-//! src/check_program.rs). It skips Rust's runtime set-up as main.rs does.
+//! src/boot_path/check_program.rs). It skips Rust's runtime set-up as main.rs does.
 #![no_main]
 
 use std::ffi::{c_char, c_int};

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::cause::libkmod_unavailable;
-use crate::kubelite::Kubelite;
+use crate::check::kubelite::Kubelite;
 use crate::libkmod::{Context, Libkmod};
 use crate::modprobe_d::{self, Location};
 use crate::readiness::{sys_module_dir, Requirement};

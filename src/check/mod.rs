@@ -5,7 +5,7 @@
 //!
 //! It never loads, writes or changes anything. It opens libkmod only to look
 //! modules up (file, dependencies, blacklist), and runs `systemctl show` and
-//! `journalctl` (see [`crate::kubelite`]) only on the system root when systemd
+//! `journalctl` (see [`crate::check::kubelite`]) only on the system root when systemd
 //! is running, and `nft --version` when kube-proxy's mode would run `nft`.
 //! Exit status: 0 ready, 1 not ready, 64 usage, 66 system unreadable (no
 //! verdict), 74 output error.
@@ -24,6 +24,10 @@
 //! the facts (and [`next_boot`] those of the next boot), [`diagnose`] alone
 //! turns them into the verdicts (one [`crate::cause::Cause`] each),
 //! [`render`] prints them, for people or as JSON.
+
+// What check reads: the boot loaders' files, kubelite's unit.
+mod boot;
+pub mod kubelite;
 
 mod collect;
 mod diagnose;

@@ -1,11 +1,11 @@
 //! `check --next-boot`: whether the modules will be ready after the next
 //! reboot, for the kernel and command line the boot loader will use
-//! (crate::boot), and who will load them before kubelite starts then.
+//! (crate::check::boot), and who will load them before kubelite starts then.
 
 use std::path::Path;
 
-use crate::boot::next_kernel;
-use crate::kubelite::UNIT;
+use crate::check::boot::next_kernel;
+use crate::check::kubelite::UNIT;
 use crate::libkmod::{Context, Libkmod};
 use crate::microk8s::{wrapper_loads_module, wrapper_text, WRAPPER};
 use crate::modprobe_d::{self, Location};

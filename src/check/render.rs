@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::cause::container_note;
-use crate::kubelite::{Kubelite, DROP_IN, PROXY_ERROR};
+use crate::check::kubelite::{Kubelite, DROP_IN, PROXY_ERROR};
 use crate::libkmod::LIBRARY;
 use crate::logging::escape_controls;
 use crate::system::normalize_module_name;

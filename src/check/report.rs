@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::boot::NextKernel;
-use crate::kubelite::Kubelite;
+use crate::check::boot::NextKernel;
+use crate::check::kubelite::Kubelite;
 
 use super::kube_proxy::{Contract, KubeProxy};
 use crate::modprobe_d::{InstallLine, Location};

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::cause::classify::{absent, in_container};
 use crate::cause::{Cause, Failure, Warning};
-use crate::kubelite::Rejected;
+use crate::check::kubelite::Rejected;
 use crate::microk8s::ProxyMode;
 use crate::readiness::{is_present, sys_module_dir, Requirement};
 use crate::system::{normalize_module_name, Facts};

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use serde::Serialize;
 
-use crate::boot::compare_versions;
+use crate::check::boot::compare_versions;
 use crate::microk8s::NFT_MIN;
 use crate::process::run_bounded;
 use crate::system::Facts;

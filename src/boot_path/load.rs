@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
+use crate::boot_path::watchdog::Watchdog;
 use crate::cause::{classify, Cause, Failure, LoadStep};
 use crate::cli::format_duration;
 use crate::libkmod::{current_action, Context, InitState, Libkmod, Module};
@@ -11,7 +12,6 @@ use crate::logging::message_id;
 use crate::patience;
 use crate::readiness::sys_module_dir;
 use crate::system::{normalize_module_name, Facts};
-use crate::watchdog::Watchdog;
 
 /// What loading one requested name did.
 #[derive(Debug, Default)]

@@ -5,15 +5,16 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::boot_path::load::{self, Loaded};
+use crate::boot_path::{check_program, wait};
 use crate::cause::{Cause, Failure};
 use crate::cli::{self, format_duration, LoadArgs};
-use crate::load::{self, Loaded};
+use crate::entry;
 use crate::logging::{self, message_id};
 use crate::patience::{self, InitWatch};
 use crate::readiness::{is_present, sys_module_dir, Requirement};
 use crate::status::Status;
 use crate::system::{Facts, Root};
-use crate::{check_program, entry, wait};
 
 /// The whole program. Returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
