@@ -359,11 +359,10 @@ impl FixtureRoot {
 
     /// `kmod-ready check ARGS` on this root, colour left to the terminal test.
     pub fn check_command(&self, args: &[&str]) -> Command {
-        let mut command = kmod_ready();
+        let mut command = kmod_ready_check();
         command
             .env("KMOD_READY_ROOT", &self.path)
             .env_remove("NO_COLOR")
-            .arg("check")
             .args(args);
         command
     }
@@ -405,6 +404,26 @@ pub fn kmod_ready() -> Command {
     let mut command = Command::new(&argv[0]);
     command.args(&argv[1..]);
     command
+}
+
+/// A command that runs `kmod-ready check`: `BIN check`, or, through the
+/// runner, check's own program. A runner that is the dynamic loader
+/// (tests/compat/run) is what /proc/self/exe names, so kmod-ready would not
+/// find kmod-ready-check beside itself; and the library under test must be
+/// the one check's program maps.
+pub fn kmod_ready_check() -> Command {
+    match std::env::var_os(RUNNER_ENV) {
+        Some(runner) if !runner.is_empty() => {
+            let mut command = Command::new(runner);
+            command.arg(CHECK_BIN);
+            command
+        }
+        _ => {
+            let mut command = Command::new(BIN);
+            command.arg("check");
+            command
+        }
+    }
 }
 
 /// Copies bytes and permissions (an executable stays one), and symlinks as
