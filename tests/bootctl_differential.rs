@@ -118,18 +118,11 @@ fn compare(bootctl: &Path, name: &str, root: &FixtureRoot, differ: &mut Vec<Stri
     true
 }
 
-/// A small deterministic generator (xorshift), so that a failing case can
-/// be made again from its number.
-struct Corpus(u64);
+/// The generated cases, from a seeded generator, so that a failing case
+/// can be made again from its number.
+struct Corpus(common::Xorshift);
 
 impl Corpus {
-    fn next(&mut self, below: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % below as u64) as usize
-    }
-
     /// Entry files (name, text) and a loader.conf.
     fn case(&mut self) -> (Vec<(String, String)>, String) {
         const VERSIONS: [&str; 5] = [
@@ -141,35 +134,35 @@ impl Corpus {
         ];
         const IDS: [&str; 3] = ["1234", "debian", "Fedora"];
         let mut files = Vec::new();
-        for n in 0..1 + self.next(4) {
-            let version = VERSIONS[self.next(VERSIONS.len())];
-            let mut name = format!("{}-{version}", IDS[self.next(IDS.len())]);
+        for n in 0..1 + self.0.below(4) {
+            let version = VERSIONS[self.0.below(VERSIONS.len())];
+            let mut name = format!("{}-{version}", IDS[self.0.below(IDS.len())]);
             if files
                 .iter()
                 .any(|(f, _): &(String, String)| f.starts_with(&name))
             {
                 name.push_str(&format!("-{n}"));
             }
-            match self.next(4) {
-                0 => name.push_str(&format!("+{}", self.next(3))),
-                1 => name.push_str(&format!("+{}-{}", self.next(3), self.next(3))),
+            match self.0.below(4) {
+                0 => name.push_str(&format!("+{}", self.0.below(3))),
+                1 => name.push_str(&format!("+{}-{}", self.0.below(3), self.0.below(3))),
                 _ => {}
             }
             let mut text = format!("title Debian\nversion {version}\nlinux /vmlinuz-{version}\n");
-            if self.next(3) == 0 {
-                let _ = writeln!(text, "sort-key {}", ["debian", "alpha"][self.next(2)]);
+            if self.0.below(3) == 0 {
+                let _ = writeln!(text, "sort-key {}", ["debian", "alpha"][self.0.below(2)]);
             }
-            for line in 0..1 + self.next(3) {
+            for line in 0..1 + self.0.below(3) {
                 let _ = writeln!(text, "options root=UUID=1234 word{line}");
             }
             files.push((format!("{name}.conf"), text));
         }
         let mut loader = String::from("timeout 3\n");
-        for _ in 0..self.next(3) {
-            let pattern = match self.next(5) {
-                0 => format!("*{}*", VERSIONS[self.next(VERSIONS.len())]),
-                1 => files[self.next(files.len())].0.to_uppercase(),
-                2 => files[self.next(files.len())].0.clone(),
+        for _ in 0..self.0.below(3) {
+            let pattern = match self.0.below(5) {
+                0 => format!("*{}*", VERSIONS[self.0.below(VERSIONS.len())]),
+                1 => files[self.0.below(files.len())].0.to_uppercase(),
+                2 => files[self.0.below(files.len())].0.clone(),
                 3 => "gone-*".to_string(),
                 _ => "@saved".to_string(),
             };
@@ -196,7 +189,7 @@ fn check_boots_the_entry_bootctl_marks_default() {
         let root = FixtureRoot::from_cases(&CHECK_CASES, &case);
         fixtures += usize::from(compare(&bootctl, &case, &root, &mut differ));
     }
-    let mut corpus = Corpus(0x6b6d_6f64_7265_6479);
+    let mut corpus = Corpus(common::Xorshift(0x6b6d_6f64_7265_6479));
     let mut generated = 0;
     for n in 0..100 {
         let (files, loader) = corpus.case();

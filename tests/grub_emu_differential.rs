@@ -150,18 +150,11 @@ fn compare(grub_emu: &Path, name: &str, root: &FixtureRoot, differ: &mut Vec<Str
     true
 }
 
-/// A small deterministic generator (xorshift), so that a failing case can
-/// be made again from its number.
-struct Corpus(u64);
+/// The generated cases, from a seeded generator, so that a failing case
+/// can be made again from its number.
+struct Corpus(common::Xorshift);
 
 impl Corpus {
-    fn next(&mut self, below: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % below as u64) as usize
-    }
-
     /// A way to name an entry of the base menu (or none of it), as
     /// `default`, `saved_entry` or `next_entry` may.
     fn selector(&mut self) -> String {
@@ -181,22 +174,22 @@ impl Corpus {
             "Old kernel (custom)",
             "gone",
         ];
-        NAMES[self.next(NAMES.len())].to_string()
+        NAMES[self.0.below(NAMES.len())].to_string()
     }
 
     /// A grubenv (with or without its signature line) and custom.cfg
     /// (none, an entry, or an entry and a `set default`).
     fn case(&mut self) -> (String, Option<String>) {
         let mut env = String::new();
-        if self.next(8) != 0 {
+        if self.0.below(8) != 0 {
             env.push_str("# GRUB Environment Block\n");
         }
         for key in ["saved_entry", "next_entry"] {
-            if self.next(2) == 0 {
+            if self.0.below(2) == 0 {
                 let _ = writeln!(env, "{key}={}", self.selector());
             }
         }
-        let custom = match self.next(3) {
+        let custom = match self.0.below(3) {
             0 => None,
             choice => {
                 let mut text = String::new();
@@ -228,7 +221,7 @@ fn check_boots_the_entry_grub_boots() {
         let root = FixtureRoot::from_cases(&CHECK_CASES, &case);
         fixtures += usize::from(compare(&grub_emu, &case, &root, &mut differ));
     }
-    let mut corpus = Corpus(0x6772_7562_656d_7521);
+    let mut corpus = Corpus(common::Xorshift(0x6772_7562_656d_7521));
     let mut generated = 0;
     for n in 0..100 {
         let (env, custom) = corpus.case();

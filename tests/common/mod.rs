@@ -669,3 +669,17 @@ pub fn program_from_env(test: &str, var: &str, script: &str) -> Option<PathBuf> 
     }
     path.map(PathBuf::from)
 }
+
+/// A small deterministic generator (xorshift64) for the differential
+/// tests' generated cases: the same seed gives the same cases on every run.
+pub struct Xorshift(pub u64);
+
+impl Xorshift {
+    /// The next number, below `below`.
+    pub fn below(&mut self, below: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % below as u64) as usize
+    }
+}
