@@ -18,14 +18,14 @@ pub(crate) const CHECK_PROGRAM: &str = "kmod-ready-check";
 /// Replaces this process with check's program, given what follows `check`
 /// on `args` (this program's whole command line, `check` its first
 /// argument, as clap allows nothing before a subcommand). Returns only when
-/// it cannot be run: no verdict, said as check says it.
-pub(crate) fn exec(args: &[OsString]) -> Status {
+/// it cannot be run: no verdict, said as check says it (with `--npd`, whose
+/// reader reads stdout only, there too).
+pub(crate) fn exec(args: &[OsString], npd: bool) -> Status {
     let rest = args
         .iter()
         .skip(1)
         .skip_while(|arg| *arg != "check")
         .skip(1);
-    let npd = rest.clone().any(|arg| arg == "--npd");
     let err = match program() {
         Ok(path) => {
             let err = Command::new(&path).arg0(CHECK_PROGRAM).args(rest).exec();
@@ -34,7 +34,6 @@ pub(crate) fn exec(args: &[OsString]) -> Status {
         Err(err) => format!("/proc/self/exe: {err}"),
     };
     if npd {
-        // node-problem-detector reads stdout only.
         if let Err(io) = write_stdout(&format!("no verdict: {CHECK_PROGRAM} cannot run\n")) {
             return output_failed("the line", &io);
         }

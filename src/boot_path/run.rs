@@ -24,9 +24,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         Ok(cli) => cli,
         Err(status) => return status.code(),
     };
-    if let Some(cli::Command::Check(_)) = &cli.command {
+    if let Some(cli::Command::Check(check)) = &cli.command {
         // check is its own program: this one carries none of the diagnosis.
-        return check_program::exec(&args).code();
+        return check_program::exec(&args, check.npd).code();
     }
     // i16: 255 -v or -q must not wrap round to the other end.
     let verbosity = i16::from(cli.output.verbose) - i16::from(cli.output.quiet);
