@@ -392,10 +392,15 @@ pub const RUNNER_ENV: &str = "KMOD_READY_TEST_RUNNER";
 /// The program and first arguments that run kmod-ready: `BIN`, or the
 /// runner of `KMOD_READY_TEST_RUNNER` and `BIN`.
 pub fn kmod_ready_argv() -> Vec<OsString> {
-    match std::env::var_os(RUNNER_ENV) {
-        Some(runner) if !runner.is_empty() => vec![runner, BIN.into()],
-        _ => vec![BIN.into()],
+    match runner() {
+        Some(runner) => vec![runner, BIN.into()],
+        None => vec![BIN.into()],
     }
+}
+
+/// The program of `KMOD_READY_TEST_RUNNER`, when it names one.
+fn runner() -> Option<OsString> {
+    std::env::var_os(RUNNER_ENV).filter(|runner| !runner.is_empty())
 }
 
 /// A command that runs kmod-ready (through the runner, when one is set).
@@ -412,18 +417,13 @@ pub fn kmod_ready() -> Command {
 /// find kmod-ready-check beside itself; and the library under test must be
 /// the one check's program maps.
 pub fn kmod_ready_check() -> Command {
-    match std::env::var_os(RUNNER_ENV) {
-        Some(runner) if !runner.is_empty() => {
-            let mut command = Command::new(runner);
-            command.arg(CHECK_BIN);
-            command
-        }
-        _ => {
-            let mut command = Command::new(BIN);
-            command.arg("check");
-            command
-        }
-    }
+    let (program, argument) = match runner() {
+        Some(runner) => (runner, OsString::from(CHECK_BIN)),
+        None => (OsString::from(BIN), OsString::from("check")),
+    };
+    let mut command = Command::new(program);
+    command.arg(argument);
+    command
 }
 
 /// Copies bytes and permissions (an executable stays one), and symlinks as
