@@ -1,5 +1,6 @@
 //! Compiles src/libkmod/log.c, libkmod's log callback (its header says why
-//! it is C). cargo-zigbuild's cross builds set the C compiler for `cc`.
+//! it is C), and links the unwinder statically. cargo-zigbuild's cross
+//! builds set the C compiler for `cc`.
 use std::any::Any;
 use std::ffi::OsStr;
 use std::process::Command;
@@ -20,6 +21,22 @@ fn main() {
         .cargo_warnings(false)
         .message_logger(Some(Arc::new(CargoWarnings)))
         .compile("kmod_ready_libkmod_log");
+    link_unwinder_statically();
+}
+
+/// Links GCC's unwinder (libgcc_eh.a) into native builds, as zig links its
+/// own into the packaged ones: otherwise libgcc_s.so.1 sits in the global
+/// scope, and every symbol the dlopen of libkmod and its libraries resolves
+/// searches it in vain (170 k instructions of the cold path; tests/bench).
+/// Only the default linker is known to be GCC's; a configured one (a cross
+/// or zig build) keeps its own unwinder.
+fn link_unwinder_statically() {
+    let target_env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
+    let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
+    if target_os == "linux" && target_env == "gnu" && std::env::var_os("RUSTC_LINKER").is_none() {
+        println!("cargo:rustc-link-lib=static:-bundle=gcc_eh");
+    }
 }
 
 /// Prints what cc prints as Cargo warnings without a logger (its own warnings
