@@ -1,6 +1,6 @@
 //! Why libkmod found nothing or the kernel refused an insertion: the
 //! decisions loading makes, which `check` makes again for a module that is
-//! not loaded (in its diagnosis). The words are in wording.rs.
+//! not loaded (in its diagnosis). The words are in describe.rs.
 
 use nix::errno::Errno;
 

@@ -3,7 +3,7 @@
 
 use nix::errno::Errno;
 
-use super::Cause;
+use super::{Cause, Description, Logged};
 use crate::logging::{self, message_id};
 use crate::status::Status;
 use crate::system::normalize_module_name;
@@ -87,34 +87,40 @@ impl Failure {
         self.modules.join(", ")
     }
 
+    fn describe(&self) -> Description {
+        self.cause.describe(&self.names())
+    }
+
     pub fn summary(&self) -> String {
-        self.cause.wording(&self.names()).summary
+        self.describe().words.summary
     }
 
     pub fn fix(&self) -> String {
-        self.cause.wording(&self.names()).fix
+        self.describe().words.fix
     }
 
     /// The cause in a few words, module first (`check --npd`).
     pub fn short(&self) -> String {
-        self.cause.short(&self.names())
+        self.describe().short
     }
 
     /// The line kmod-ready logs for this cause, if it logs one.
     pub fn detail(&self) -> Option<String> {
         let names = self.names();
-        let logged = self.cause.wording(&names).logged?;
-        let insertion = self.insertion.as_ref().filter(|_| self.cause.is_refusal());
-        Some(match (insertion, &self.cause) {
-            (_, Cause::KubeliteOverrideReset { .. }) => logged,
-            // Only a refused insertion says it; check's summary says it otherwise.
-            (None, Cause::ModulesDisabled) => return None,
-            (None, _) => format!("{names}: {logged}"),
-            (Some(Insertion { failed, errno }), _) if *failed == normalize_module_name(&names) => {
-                format!("{names}: loading failed ({errno}): {logged}")
+        let (text, insertion) = match self.describe().words.logged {
+            Logged::Never => return None,
+            Logged::Whole(line) => return Some(line),
+            Logged::WithoutInsertion(text) => (text, None),
+            Logged::AfterModule(text) => (text, self.insertion.as_ref()),
+            Logged::OnlyAfterInsertion(text) => (text, Some(self.insertion.as_ref()?)),
+        };
+        Some(match insertion {
+            None => format!("{names}: {text}"),
+            Some(Insertion { failed, errno }) if *failed == normalize_module_name(&names) => {
+                format!("{names}: loading failed ({errno}): {text}")
             }
-            (Some(Insertion { failed, errno }), _) => {
-                format!("{names}: loading its dependency {failed} failed ({errno}): {logged}")
+            Some(Insertion { failed, errno }) => {
+                format!("{names}: loading its dependency {failed} failed ({errno}): {text}")
             }
         })
     }
@@ -136,7 +142,7 @@ impl Failure {
         }
         let module = self.modules.join(" ");
         let module = module.as_str();
-        let entry = self.cause.class().1;
+        let entry = self.describe().entry;
         let id = entry.message_id();
         match entry {
             Entry::LoadFailed => log::error!(

@@ -1,10 +1,11 @@
 //! Why kube-proxy would not start in the mode MicroK8s runs it (found only
-//! by `check`), and how each reason reads. The module a failure names is
+//! by `check`), and how each reads. The module a failure names is
 //! the one (or the program) that mode lacks, or "kube-proxy".
 
 use crate::microk8s::{Refusal, KUBE_PROXY_ARGS, LONGEST_LINE, NFTABLES_GATE, NFT_MIN};
 
-use super::Wording;
+use super::{Description, Entry, Wording};
+use crate::status::Status;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KubeProxyCause {
@@ -38,8 +39,9 @@ pub enum KubeProxyCause {
 }
 
 impl KubeProxyCause {
-    pub(super) fn wording(&self, module: &str) -> Wording {
-        match self {
+    /// Each would keep kube-proxy, and so kubelite, from starting.
+    pub(super) fn describe(&self, module: &str) -> Description {
+        let (words, short) = match self {
             KubeProxyCause::NoIptables {
                 nftables_blocked,
                 feature_gate,
@@ -59,101 +61,116 @@ impl KubeProxyCause {
                          nftables mode is no way out here: {why}"
                     ),
                 };
-                Wording::check_only(
-                    format!(
-                        "kube-proxy (iptables mode) cannot start: the kernel has neither {module} \
-                         nor ip6_tables (\"iptables is not available on this host\")"
+                (
+                    Wording::check_only(
+                        format!(
+                            "kube-proxy (iptables mode) cannot start: the kernel has neither \
+                             {module} nor ip6_tables (\"iptables is not available on this host\")"
+                        ),
+                        fix,
                     ),
-                    fix,
+                    format!("{module}: missing, and kube-proxy's iptables mode cannot start"),
                 )
             }
-            KubeProxyCause::ModuleNotLoaded { mode, loadable: true } => Wording::check_only(
-                format!(
-                    "kube-proxy ({mode} mode) writes {module}'s sysctls at start, and {module} is \
-                     not loaded"
+            KubeProxyCause::ModuleNotLoaded {
+                mode,
+                loadable: true,
+            } => (
+                Wording::check_only(
+                    format!(
+                        "kube-proxy ({mode} mode) writes {module}'s sysctls at start, and {module} \
+                         is not loaded"
+                    ),
+                    format!(
+                        "have kmod-ready load it before kubelite: `systemctl edit \
+                         snap.microk8s.daemon-kubelite`, `ExecStartPre=` then \
+                         `ExecStartPre=/usr/sbin/kmod-ready nf_conntrack {module}`"
+                    ),
                 ),
-                format!(
-                    "have kmod-ready load it before kubelite: `systemctl edit \
-                     snap.microk8s.daemon-kubelite`, `ExecStartPre=` then \
-                     `ExecStartPre=/usr/sbin/kmod-ready nf_conntrack {module}`"
-                ),
+                format!("{module}: not loaded, and kube-proxy ({mode} mode) needs it"),
             ),
             KubeProxyCause::ModuleNotLoaded {
                 mode,
                 loadable: false,
-            }
-            | KubeProxyCause::ModuleMissing { mode } => Wording::check_only(
-                format!("kube-proxy ({mode} mode) cannot start: this kernel has no {module}"),
-                format!(
-                    "install the kernel's {module} module, or choose another mode with \
-                     --proxy-mode in {KUBE_PROXY_ARGS}"
-                ),
+            } => (
+                not_in_kernel(module, mode),
+                format!("{module}: not loaded, and kube-proxy ({mode} mode) needs it"),
             ),
-            KubeProxyCause::ProgramMissing { mode } => Wording::check_only(
-                format!("kube-proxy ({mode} mode) cannot start: it runs `{module}`, which is not installed"),
-                format!("install {module} (Debian and Ubuntu: `apt install {module}`)"),
+            KubeProxyCause::ModuleMissing { mode } => (
+                not_in_kernel(module, mode),
+                format!("{module}: not in the kernel, and kube-proxy ({mode} mode) needs it"),
             ),
-            KubeProxyCause::NftTooOld { why } => Wording::check_only(
-                format!(
-                    "kube-proxy's nftables mode cannot start: it needs {module} {NFT_MIN} or \
-                     later, and {why}"
+            KubeProxyCause::ProgramMissing { mode } => (
+                Wording::check_only(
+                    format!(
+                        "kube-proxy ({mode} mode) cannot start: it runs `{module}`, which is not \
+                         installed"
+                    ),
+                    format!("install {module} (Debian and Ubuntu: `apt install {module}`)"),
                 ),
-                format!(
-                    "install nftables {NFT_MIN} or later (Debian 12 and Ubuntu 22.04 have one), \
-                     or remove --proxy-mode=nftables from {KUBE_PROXY_ARGS} (iptables mode)"
-                ),
+                format!("{module}: not installed, and kube-proxy ({mode} mode) runs it"),
             ),
-            KubeProxyCause::NftablesKernelTooOld { release } => Wording::check_only(
-                format!(
-                    "kube-proxy's nftables mode needs kernel 5.13 or later for {module}'s \
-                     features; this is {release}"
+            KubeProxyCause::NftTooOld { why } => (
+                Wording::check_only(
+                    format!(
+                        "kube-proxy's nftables mode cannot start: it needs {module} {NFT_MIN} or \
+                         later, and {why}"
+                    ),
+                    format!(
+                        "install nftables {NFT_MIN} or later (Debian 12 and Ubuntu 22.04 have \
+                         one), or remove --proxy-mode=nftables from {KUBE_PROXY_ARGS} (iptables \
+                         mode)"
+                    ),
                 ),
-                format!(
-                    "remove --proxy-mode=nftables from {KUBE_PROXY_ARGS} (iptables mode), or boot \
-                     a newer kernel"
+                format!("{module}: too old or unusable for kube-proxy's nftables mode"),
+            ),
+            KubeProxyCause::NftablesKernelTooOld { release } => (
+                Wording::check_only(
+                    format!(
+                        "kube-proxy's nftables mode needs kernel 5.13 or later for {module}'s \
+                         features; this is {release}"
+                    ),
+                    format!(
+                        "remove --proxy-mode=nftables from {KUBE_PROXY_ARGS} (iptables mode), or \
+                         boot a newer kernel"
+                    ),
                 ),
+                format!("{module}: kube-proxy's nftables mode needs kernel 5.13+, not {release}"),
             ),
             KubeProxyCause::ModeRefused { refusal, from } => {
                 let (why, fix) = refusal_wording(refusal, from);
-                Wording::check_only(format!("{module} would not start: {why}"), fix)
+                (
+                    Wording::check_only(format!("{module} would not start: {why}"), fix),
+                    format!("{module}: would exit at start over its arguments or mode"),
+                )
             }
-            KubeProxyCause::ModeUnknown { why } => Wording::check_only(
-                format!("{module}'s mode cannot be told: {why}"),
-                "run `kmod-ready check` as root if the file is readable only by root; else make it a \
-                 regular file of at most 1 MiB",
+            KubeProxyCause::ModeUnknown { why } => (
+                Wording::check_only(
+                    format!("{module}'s mode cannot be told: {why}"),
+                    "run `kmod-ready check` as root if the file is readable only by root; else \
+                     make it a regular file of at most 1 MiB",
+                ),
+                format!("{module}: mode cannot be told; a file it reads is unreadable"),
             ),
+        };
+        Description {
+            status: Status::Unavailable,
+            entry: Entry::LoadFailed,
+            words,
+            short,
         }
     }
+}
 
-    /// The cause in a few words, naming `module` first (`check --npd`).
-    pub(super) fn short(&self, module: &str) -> String {
-        match self {
-            KubeProxyCause::NoIptables { .. } => {
-                format!("{module}: missing, and kube-proxy's iptables mode cannot start")
-            }
-            KubeProxyCause::ModuleNotLoaded { mode, .. } => {
-                format!("{module}: not loaded, and kube-proxy ({mode} mode) needs it")
-            }
-            KubeProxyCause::ModuleMissing { mode } => {
-                format!("{module}: not in the kernel, and kube-proxy ({mode} mode) needs it")
-            }
-            KubeProxyCause::ProgramMissing { mode } => {
-                format!("{module}: not installed, and kube-proxy ({mode} mode) runs it")
-            }
-            KubeProxyCause::NftTooOld { .. } => {
-                format!("{module}: too old or unusable for kube-proxy's nftables mode")
-            }
-            KubeProxyCause::NftablesKernelTooOld { release } => {
-                format!("{module}: kube-proxy's nftables mode needs kernel 5.13+, not {release}")
-            }
-            KubeProxyCause::ModeRefused { .. } => {
-                format!("{module}: would exit at start over its arguments or mode")
-            }
-            KubeProxyCause::ModeUnknown { .. } => {
-                format!("{module}: mode cannot be told; a file it reads is unreadable")
-            }
-        }
-    }
+/// kube-proxy's `mode` needs `module`, which this kernel cannot load.
+fn not_in_kernel(module: &str, mode: &str) -> Wording {
+    Wording::check_only(
+        format!("kube-proxy ({mode} mode) cannot start: this kernel has no {module}"),
+        format!(
+            "install the kernel's {module} module, or choose another mode with --proxy-mode in \
+             {KUBE_PROXY_ARGS}"
+        ),
+    )
 }
 
 /// Why kubelite or kube-proxy would exit over kube-proxy's arguments or

@@ -1,9 +1,9 @@
-//! Why a module is not ready: one typed cause, with its exit status, the
-//! short summary and fix that `check` prints, and the line kmod-ready logs.
-//! `load` and the wait return a [`Failure`], `check` picks one, and the
-//! journal entry is made from it. The sentences are in wording.rs.
-
-use std::path::PathBuf;
+//! Why a module is not ready: one typed cause, and everything it says and
+//! does (its exit status, journal entry, `check`'s summary, fix and short
+//! line, the line kmod-ready logs) from one [`Description`]. `load` and the
+//! wait return a [`Failure`], `check` picks one, and the journal entry is
+//! made from it. The boot path's causes are described in describe.rs;
+//! what only `check` finds is a [`Finding`] (finding.rs, kube_proxy.rs).
 
 use nix::errno::Errno;
 
@@ -11,8 +11,8 @@ use crate::modprobe_d::InstallLine;
 use crate::patience::Limit;
 use crate::status::Status;
 
-/// Each cause holds what its sentences need; the variants marked `check`
-/// are found only by `check` (kmod-ready itself loads and waits instead).
+/// Why loading or the wait failed: each cause holds what its sentences
+/// need. `check` finds these too, when it makes the same decisions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Cause {
     /// The running kernel has no module directory.
@@ -79,12 +79,6 @@ pub enum Cause {
         module: String,
         install: Box<InstallLine>,
     },
-    /// `check`: an `install` line replaces loading the module with a
-    /// command that loads nothing (`/bin/true`, `/bin/false`).
-    DisabledByInstallLine {
-        at: String,
-        command: String,
-    },
     /// A module's own readiness paths were still missing at the timeout
     /// (and perhaps `--wait-for` paths too).
     TimedOut {
@@ -111,52 +105,10 @@ pub enum Cause {
         module: String,
         limit: &'static Limit,
     },
-    /// `check`: in the kernel, but a readiness path is missing;
-    /// `initialising`: a module the kernel is still initialising (for
-    /// which kmod-ready would wait past its timeout), if any.
-    LoadedNotReady {
-        missing: String,
-        initialising: Option<String>,
-    },
-    /// `check`: blacklisted in modprobe.d (`at`), not loaded; `resolved` is
-    /// set when the name is an alias of those modules.
-    Blacklisted {
-        at: String,
-        resolved: Option<String>,
-    },
-    /// `check`: not loaded; `nothing_loads_it` when no ExecStartPre= runs
-    /// kmod-ready before kubelite.
-    NotLoaded {
-        nothing_loads_it: bool,
-    },
-    /// `check`: kubelite's `ExecStartPre=` runs kmod-ready with arguments
-    /// it refuses (it would exit 64, and kubelite would not start).
-    KubeliteCommandRejected {
-        command: String,
-        reason: String,
-    },
-    /// `check`: systemd cannot execute kubelite's `ExecStartPre=` `command`
-    /// (203/EXEC), and kubelite would not start.
-    KubeliteCommandUnrunnable {
-        command: String,
-        reason: String,
-    },
-    /// `check`: kubelite's kmod-ready `ExecStartPre=` waits for `path`,
-    /// which is missing and which none of its modules creates: it would
-    /// time out (75), and kubelite would not start.
-    WaitForNeverAppears {
-        command: String,
-        path: String,
-    },
     /// A modprobe.d file is a FIFO or a device: libkmod would block on it
     /// (or read it without end), so it is not opened.
     ConfigNotRegular {
         file: String,
-    },
-    /// `check`: `file`, of the same name as our drop-in and read before it,
-    /// hides it without running kmod-ready (a mask, or an emptied copy).
-    DropInMasked {
-        file: PathBuf,
     },
     /// A file of the module index is a FIFO or a device: libkmod would
     /// block on it, so it is not opened.
@@ -164,50 +116,55 @@ pub enum Cause {
         file: String,
         release: String,
     },
-    /// `check --next-boot`: which kernel boots next cannot be told (`why`).
-    NextKernelUnknown {
-        why: String,
-    },
-    /// `check --next-boot`: the kernel that boots next has no module
-    /// directory.
-    NextKernelWithoutModules {
-        release: String,
-    },
-    /// `check --next-boot`: modules.dep of the next kernel `release` says
-    /// the module needs the module file `file`, which is not there.
-    NextDependencyMissing {
-        file: String,
-        release: String,
-    },
-    /// `check --next-boot`: nothing will load the module before kubelite
-    /// at the next boot.
-    NothingLoadsAtBoot,
-    /// `check --next-boot`: kubelite's unit is not enabled, so it does not
-    /// start at boot.
-    KubeliteDisabled,
-    /// `check`: kube-proxy, in the mode MicroK8s runs it, would not start.
-    KubeProxy(KubeProxyCause),
-    /// `check`: an override's empty `ExecStartPre=` removed ours.
-    KubeliteOverrideReset {
-        file: PathBuf,
-        unit: String,
-    },
+    /// What only `check` finds (kmod-ready itself loads and waits instead).
+    Check(Finding),
 }
 
-/// How a cause reads: `summary` and `fix` for `check`, and `logged`, the
-/// rest of the line kmod-ready logs after "MODULE: " (none when it never
-/// logs this cause).
-struct Wording {
-    pub summary: String,
-    pub fix: String,
-    pub logged: Option<String>,
+/// Everything a cause says and does. Each type of cause makes it in one
+/// exhaustive `match`, so a new cause does not compile until it has every
+/// field.
+pub(super) struct Description {
+    /// What kmod-ready exits with, and `check` for its verdict.
+    status: Status,
+    /// The journal entry it is logged as.
+    entry: Entry,
+    words: Wording,
+    /// The cause in a few words, module first: the line of `check --npd`,
+    /// which node-problem-detector cuts at 80 bytes, so the module and the
+    /// kind of cause come before any file or release.
+    short: String,
+}
+
+/// How a cause reads: `summary` and `fix` for `check`, and how kmod-ready
+/// logs it.
+pub(super) struct Wording {
+    summary: String,
+    fix: String,
+    logged: Logged,
+}
+
+/// The line kmod-ready logs for a cause.
+pub(super) enum Logged {
+    /// Never: only `check` finds it.
+    Never,
+    /// "MODULE: TEXT"; after a refused insertion, "MODULE: loading failed
+    /// (ERRNO): TEXT" (or "loading its dependency DEP failed").
+    AfterModule(String),
+    /// "MODULE: TEXT" even after a refused insertion: the cause is why any
+    /// insertion fails (a container).
+    WithoutInsertion(String),
+    /// As `AfterModule`, but only after a refused insertion; otherwise
+    /// `check`'s summary says it.
+    OnlyAfterInsertion(String),
+    /// TEXT as it is: it names the module itself.
+    Whole(String),
 }
 
 impl Wording {
     /// The usual case: logged as "REASON: FIX".
     fn reason_fix(reason: String, fix: impl Into<String>) -> Wording {
         let fix = fix.into();
-        let logged = Some(format!("{reason}: {fix}"));
+        let logged = Logged::AfterModule(format!("{reason}: {fix}"));
         Wording {
             summary: reason,
             fix,
@@ -218,7 +175,7 @@ impl Wording {
     /// Logged as the reason alone: the fix is for `check`'s reader.
     fn reason_only(reason: String, fix: impl Into<String>) -> Wording {
         Wording {
-            logged: Some(reason.clone()),
+            logged: Logged::AfterModule(reason.clone()),
             summary: reason,
             fix: fix.into(),
         }
@@ -229,7 +186,7 @@ impl Wording {
         Wording {
             summary,
             fix: fix.into(),
-            logged: None,
+            logged: Logged::Never,
         }
     }
 
@@ -238,7 +195,7 @@ impl Wording {
         Wording {
             summary,
             fix: fix.into(),
-            logged: Some(logged),
+            logged: Logged::AfterModule(logged),
         }
     }
 }
@@ -255,74 +212,26 @@ pub enum LoadStep {
 impl Cause {
     /// The status kmod-ready exits with for this cause.
     pub fn status(&self) -> Status {
-        self.class().0
+        self.describe("").status
     }
+}
 
-    /// The exit status and the journal entry of each cause. Causes only
-    /// `check` finds are never logged; they are counted as failures.
-    fn class(&self) -> (Status, Entry) {
-        use Cause::*;
-        use Entry::{Interrupted as INTERRUPTED, LoadFailed as LOAD_FAILED};
-        use Entry::{LoadTimedOut as LOAD_TIMED_OUT, WaitTimedOut as TIMED_OUT};
-        match self {
-            ModuleDirMissing { .. } | NotFound { .. } | KernelWithoutModules { .. } => {
-                (Status::Unavailable, LOAD_FAILED)
-            }
-            LibkmodMissing { .. } | ContextFailed | NoModuleSupport { .. } | BadFormat { .. } => {
-                (Status::Unavailable, LOAD_FAILED)
-            }
-            UnknownSymbol { .. } | InsertFailed | NotLoaded { .. } => {
-                (Status::Unavailable, LOAD_FAILED)
-            }
-            LookupFailed { .. } | BlacklistedAlias { .. } | InstallLineFailed { .. } => {
-                (Status::BadConfig, LOAD_FAILED)
-            }
-            Blacklisted { .. } | KubeliteOverrideReset { .. } | ConfigNotRegular { .. } => {
-                (Status::BadConfig, LOAD_FAILED)
-            }
-            DropInMasked { .. } | IndexNotRegular { .. } => (Status::BadConfig, LOAD_FAILED),
-            KubeProxy(_) => (Status::Unavailable, LOAD_FAILED),
-            NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {
-                (Status::Unavailable, LOAD_FAILED)
-            }
-            NextDependencyMissing { .. } => (Status::Unavailable, LOAD_FAILED),
-            NothingLoadsAtBoot | KubeliteDisabled => (Status::BadConfig, LOAD_FAILED),
-            InstallDidNotLoad { .. } | DisabledByInstallLine { .. } => {
-                (Status::BadConfig, LOAD_FAILED)
-            }
-            Container { .. } | DeniedOnCommandLine { .. } | NoCapSysModule | ModulesDisabled => {
-                (Status::NotPermitted, LOAD_FAILED)
-            }
-            Lockdown { .. } | KernelRefused | SignatureRejected => {
-                (Status::NotPermitted, LOAD_FAILED)
-            }
-            TimedOut { .. } | WaitForMissing { .. } | LoadedNotReady { .. } => {
-                (Status::TimedOut, TIMED_OUT)
-            }
-            Interrupted { .. } => (Status::TimedOut, INTERRUPTED),
-            LoadTimedOut { .. } | InitOutlasted { .. } => (Status::TimedOut, LOAD_TIMED_OUT),
-            KubeliteCommandRejected { .. } => (Status::Usage, LOAD_FAILED),
-            KubeliteCommandUnrunnable { .. } => (Status::Unavailable, LOAD_FAILED),
-            WaitForNeverAppears { .. } => (Status::TimedOut, TIMED_OUT),
-        }
-    }
-
-    /// Whether its log line names the refused insertion: a container is
-    /// why any insertion fails, so its line stands alone.
-    fn is_refusal(&self) -> bool {
-        !matches!(self, Cause::Container { .. })
+impl From<Finding> for Cause {
+    fn from(finding: Finding) -> Cause {
+        Cause::Check(finding)
     }
 }
 
 pub mod classify;
+mod describe;
 mod failure;
+mod finding;
 mod kube_proxy;
-mod short;
 mod warning;
-mod wording;
 
 use failure::Entry;
 pub use failure::Failure;
+pub use finding::Finding;
 pub use kube_proxy::KubeProxyCause;
 pub use warning::{container_note, libkmod_unavailable, Warning};
 

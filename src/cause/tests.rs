@@ -33,40 +33,40 @@ fn every_cause() -> Vec<(Cause, u8, bool)> {
         (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Reading }, 75, false),
         (LoadTimedOut { timeout: text("1 s"), step: LoadStep::Install { module: text(MODULE) } }, 75, false),
         (InitOutlasted { module: text("krtest_dep"), limit: crate::patience::limit(std::time::Instant::now(), std::time::Duration::from_secs(10)) }, 75, false),
-        (KubeliteCommandRejected { command: text("kmod-ready --timeout 2h x"), reason: text("too long") }, 64, false),
+        (Check(Finding::KubeliteCommandRejected { command: text("kmod-ready --timeout 2h x"), reason: text("too long") }), 64, false),
         (ConfigNotRegular { file: text("/etc/modprobe.d/x.conf (a FIFO)") }, 78, false),
-        (KubeliteCommandUnrunnable { command: text("/x/kmod-ready krtest_mod"), reason: text("/x/kmod-ready does not exist") }, 69, false),
-        (WaitForNeverAppears { command: text("kmod-ready --wait-for /sys/x krtest_mod"), path: text("/sys/x") }, 75, false),
+        (Check(Finding::KubeliteCommandUnrunnable { command: text("/x/kmod-ready krtest_mod"), reason: text("/x/kmod-ready does not exist") }), 69, false),
+        (Check(Finding::WaitForNeverAppears { command: text("kmod-ready --wait-for /sys/x krtest_mod"), path: text("/sys/x") }), 75, false),
         (KernelWithoutModules { release: text("6.1.0-test"), option: Some(text("CONFIG_X")) }, 69, false),
         (KernelWithoutModules { release: text("6.1.0-test"), option: None }, 69, false),
         (Interrupted { signal: text("SIGTERM"), missing: text("/sys/module/krtest_mod") }, 75, false),
-        (LoadedNotReady { missing: text("/sys/module/krtest_mod"), initialising: Some(text(MODULE)) }, 75, false),
-        (LoadedNotReady { missing: text("/proc/sys/net/krtest"), initialising: Some(text("krtest_dep")) }, 75, false),
-        (LoadedNotReady { missing: text("/sys/module/krtest_mod"), initialising: None }, 75, false),
-        (Blacklisted { at: text("/etc/modprobe.d/x.conf:1"), resolved: None }, 78, false),
-        (Blacklisted { at: text("modprobe.d"), resolved: Some(text("krtest_target")) }, 78, false),
-        (NotLoaded { nothing_loads_it: true }, 69, false),
-        (NotLoaded { nothing_loads_it: false }, 69, false),
-        (KubeliteOverrideReset { file: "/etc/x.conf".into(), unit: text("k.service") }, 78, false),
-        (DropInMasked { file: "/etc/x.d/50-kmod-ready.conf".into() }, 78, false),
-        (NextKernelUnknown { why: text("no entry matches \"9\"") }, 69, false),
-        (NextKernelWithoutModules { release: text("6.1.0-next") }, 69, false),
-        (NextDependencyMissing { file: text("/lib/modules/6.1.0-next/krtest_dep.ko"), release: text("6.1.0-next") }, 69, false),
-        (NothingLoadsAtBoot, 78, false),
-        (KubeProxy(KubeProxyCause::NoIptables { nftables_blocked: None, feature_gate: true }), 69, false),
-        (KubeProxy(KubeProxyCause::NoIptables { nftables_blocked: Some(text("no nft")), feature_gate: false }), 69, false),
-        (KubeProxy(KubeProxyCause::ModuleNotLoaded { mode: text("ipvs"), loadable: true }), 69, false),
-        (KubeProxy(KubeProxyCause::ModuleNotLoaded { mode: text("ipvs"), loadable: false }), 69, false),
-        (KubeProxy(KubeProxyCause::ModuleMissing { mode: text("nftables") }), 69, false),
-        (KubeProxy(KubeProxyCause::ProgramMissing { mode: text("ipvs") }), 69, false),
-        (KubeProxy(KubeProxyCause::NftablesKernelTooOld { release: text("5.10.0-30-amd64") }), 69, false),
-        (KubeProxy(KubeProxyCause::NftTooOld { why: text("/usr/sbin/nft is version 0.9.8") }), 69, false),
-        (KubeliteDisabled, 78, false),
-        (KubeProxy(KubeProxyCause::ModeRefused { refusal: crate::microk8s::Refusal::Userspace, from: text("--proxy-mode in /x") }), 69, false),
-        (KubeProxy(KubeProxyCause::ModeUnknown { why: text("/x: larger than 1024 KiB; not read") }), 69, false),
+        (Check(Finding::LoadedNotReady { missing: text("/sys/module/krtest_mod"), initialising: Some(text(MODULE)) }), 75, false),
+        (Check(Finding::LoadedNotReady { missing: text("/proc/sys/net/krtest"), initialising: Some(text("krtest_dep")) }), 75, false),
+        (Check(Finding::LoadedNotReady { missing: text("/sys/module/krtest_mod"), initialising: None }), 75, false),
+        (Check(Finding::Blacklisted { at: text("/etc/modprobe.d/x.conf:1"), resolved: None }), 78, false),
+        (Check(Finding::Blacklisted { at: text("modprobe.d"), resolved: Some(text("krtest_target")) }), 78, false),
+        (Check(Finding::NotLoaded { nothing_loads_it: true }), 69, false),
+        (Check(Finding::NotLoaded { nothing_loads_it: false }), 69, false),
+        (Check(Finding::KubeliteOverrideReset { file: "/etc/x.conf".into(), unit: text("k.service") }), 78, false),
+        (Check(Finding::DropInMasked { file: "/etc/x.d/50-kmod-ready.conf".into() }), 78, false),
+        (Check(Finding::NextKernelUnknown { why: text("no entry matches \"9\"") }), 69, false),
+        (Check(Finding::NextKernelWithoutModules { release: text("6.1.0-next") }), 69, false),
+        (Check(Finding::NextDependencyMissing { file: text("/lib/modules/6.1.0-next/krtest_dep.ko"), release: text("6.1.0-next") }), 69, false),
+        (Check(Finding::NothingLoadsAtBoot), 78, false),
+        (Check(Finding::KubeProxy(KubeProxyCause::NoIptables { nftables_blocked: None, feature_gate: true })), 69, false),
+        (Check(Finding::KubeProxy(KubeProxyCause::NoIptables { nftables_blocked: Some(text("no nft")), feature_gate: false })), 69, false),
+        (Check(Finding::KubeProxy(KubeProxyCause::ModuleNotLoaded { mode: text("ipvs"), loadable: true })), 69, false),
+        (Check(Finding::KubeProxy(KubeProxyCause::ModuleNotLoaded { mode: text("ipvs"), loadable: false })), 69, false),
+        (Check(Finding::KubeProxy(KubeProxyCause::ModuleMissing { mode: text("nftables") })), 69, false),
+        (Check(Finding::KubeProxy(KubeProxyCause::ProgramMissing { mode: text("ipvs") })), 69, false),
+        (Check(Finding::KubeProxy(KubeProxyCause::NftablesKernelTooOld { release: text("5.10.0-30-amd64") })), 69, false),
+        (Check(Finding::KubeProxy(KubeProxyCause::NftTooOld { why: text("/usr/sbin/nft is version 0.9.8") })), 69, false),
+        (Check(Finding::KubeliteDisabled), 78, false),
+        (Check(Finding::KubeProxy(KubeProxyCause::ModeRefused { refusal: crate::microk8s::Refusal::Userspace, from: text("--proxy-mode in /x") })), 69, false),
+        (Check(Finding::KubeProxy(KubeProxyCause::ModeUnknown { why: text("/x: larger than 1024 KiB; not read") })), 69, false),
         (IndexNotRegular { file: text("/lib/modules/6.1.0-test/modules.dep.bin (a FIFO)"), release: text("6.1.0-test") }, 78, false),
         (InstallDidNotLoad { module: text(MODULE), install: Box::new(InstallLine { file: "/etc/modprobe.d/x.conf".into(), line: 1, command: text("/bin/true") }) }, 78, false),
-        (DisabledByInstallLine { at: text("/etc/modprobe.d/x.conf:1"), command: text("/bin/true") }, 78, false),
+        (Check(Finding::DisabledByInstallLine { at: text("/etc/modprobe.d/x.conf:1"), command: text("/bin/true") }), 78, false),
     ];
     for (cause, _, _) in &causes {
         listed(cause);
@@ -83,17 +83,24 @@ fn listed(cause: &Cause) {
         DeniedOnCommandLine { .. } | NoCapSysModule | ModulesDisabled | Lockdown { .. } => {}
         KernelRefused | SignatureRejected | NoModuleSupport { .. } | BadFormat { .. } => {}
         UnknownSymbol { .. } | InstallLineFailed { .. } | InsertFailed => {}
-        TimedOut { .. } | Interrupted { .. } | LoadedNotReady { .. } | Blacklisted { .. } => {}
-        WaitForMissing { .. } | InitOutlasted { .. } => {}
-        NotLoaded { .. } | KubeliteOverrideReset { .. } | LoadTimedOut { .. } => {}
-        KubeliteCommandRejected { .. } | ConfigNotRegular { .. } => {}
+        TimedOut { .. } | Interrupted { .. } | WaitForMissing { .. } | InitOutlasted { .. } => {}
+        LoadTimedOut { .. } | ConfigNotRegular { .. } | IndexNotRegular { .. } => {}
+        InstallDidNotLoad { .. } | KernelWithoutModules { .. } => {}
+        Check(finding) => listed_finding(finding),
+    }
+}
+
+/// The same for what only `check` finds.
+fn listed_finding(finding: &Finding) {
+    use Finding::*;
+    match finding {
+        LoadedNotReady { .. } | Blacklisted { .. } | NotLoaded { .. } => {}
+        KubeliteOverrideReset { .. } | KubeliteCommandRejected { .. } => {}
         KubeliteCommandUnrunnable { .. } | WaitForNeverAppears { .. } | DropInMasked { .. } => {}
-        InstallDidNotLoad { .. } | DisabledByInstallLine { .. } | IndexNotRegular { .. } => {}
-        NextKernelUnknown { .. } | NextKernelWithoutModules { .. } => {}
-        NextDependencyMissing { .. } => {}
+        DisabledByInstallLine { .. } | NextKernelUnknown { .. } => {}
+        NextKernelWithoutModules { .. } | NextDependencyMissing { .. } => {}
         NothingLoadsAtBoot | KubeliteDisabled => {}
         KubeProxy(cause) => listed_kube_proxy(cause),
-        KernelWithoutModules { .. } => {}
     }
 }
 

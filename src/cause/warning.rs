@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::wording::{unmask, INSTALL_LIBKMOD};
+use super::describe::{unmask, INSTALL_LIBKMOD};
 use crate::libkmod::LIBRARY;
 
 /// True of the node but not its verdict: `check` prints these as warnings.
@@ -14,7 +14,7 @@ pub enum Warning<'a> {
     CommandIgnored { command: &'a str, reason: &'a str },
     /// No `ExecStartPre=` runs kmod-ready before kubelite.
     NothingBeforeKubelite,
-    /// `file` masks our drop-in (see [`Cause::DropInMasked`]).
+    /// `file` masks our drop-in (see [`super::Finding::DropInMasked`]).
     DropInMasked { file: &'a Path },
     /// libkmod cannot be opened (`error` as [`libkmod_unavailable`] says it).
     LibkmodMissing { error: &'a str },

@@ -1,7 +1,7 @@
 //! Why kube-proxy would not start: its mode refused, or a module or
 //! program that mode needs missing.
 
-use crate::cause::{Cause, Failure, KubeProxyCause};
+use crate::cause::{Failure, Finding, KubeProxyCause};
 use crate::microk8s::{MicroK8s, ModeProblem, ProxyMode};
 use crate::system::Facts;
 
@@ -32,7 +32,7 @@ pub(super) fn contract_cause(
         None => None,
     };
     if let Some(cause) = problem {
-        return Some(Failure::new("kube-proxy", Cause::KubeProxy(cause)));
+        return Some(Failure::new("kube-proxy", Finding::KubeProxy(cause).into()));
     }
     let (name, missing) = contract.missing_at_start(microk8s.mode)?;
     let mode = microk8s
@@ -63,5 +63,5 @@ pub(super) fn contract_cause(
             release: release.to_string(),
         },
     };
-    Some(Failure::new(&name, Cause::KubeProxy(cause)))
+    Some(Failure::new(&name, Finding::KubeProxy(cause).into()))
 }

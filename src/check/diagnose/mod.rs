@@ -9,7 +9,7 @@ mod next_boot;
 use std::path::Path;
 
 use crate::cause::classify::{absent, in_container};
-use crate::cause::{Cause, Failure, Warning};
+use crate::cause::{Cause, Failure, Finding, Warning};
 use crate::check::kubelite::Rejected;
 use crate::microk8s::ProxyMode;
 use crate::readiness::{is_present, sys_module_dir, Requirement};
@@ -74,19 +74,9 @@ fn verdict(report: &Report, facts: &Facts) -> Verdict {
 /// missing (each unless the cause says so already), lockdown will refuse an
 /// unsigned module.
 fn warnings(report: &Report, failure: Option<&Failure>) -> Vec<String> {
-    let cause_names_kubelite = failure.is_some_and(|f| {
-        matches!(
-            f.cause,
-            Cause::KubeliteOverrideReset { .. }
-                | Cause::DropInMasked { .. }
-                | Cause::KubeliteCommandRejected { .. }
-                | Cause::KubeliteCommandUnrunnable { .. }
-                | Cause::WaitForNeverAppears { .. }
-                | Cause::NotLoaded {
-                    nothing_loads_it: true
-                }
-        )
-    });
+    let cause_names_kubelite = failure.is_some_and(
+        |f| matches!(&f.cause, Cause::Check(finding) if finding.names_kubelite_start()),
+    );
     let kubelite = (!cause_names_kubelite)
         .then(|| kubelite_warning(report))
         .flatten();
@@ -165,30 +155,37 @@ fn not_ready(report: &Report, facts: &Facts, module: &ModuleReport) -> Cause {
             denied: denied_on_cmdline(module, kernel).unwrap_or_else(|| module.name.clone()),
         },
         _ if kubelite.unit_exists && !kubelite.runs_kmod_ready && kubelite.masked_by.is_some() => {
-            Cause::DropInMasked {
+            Finding::DropInMasked {
                 file: kubelite.masked_by.clone().unwrap_or_default(),
             }
+            .into()
         }
-        _ if kubelite.unit_exists && kubelite.reset_by.is_some() => Cause::KubeliteOverrideReset {
-            file: kubelite.reset_by.clone().unwrap_or_default(),
-            unit: kubelite.unit.to_string(),
-        },
+        _ if kubelite.unit_exists && kubelite.reset_by.is_some() => {
+            Finding::KubeliteOverrideReset {
+                file: kubelite.reset_by.clone().unwrap_or_default(),
+                unit: kubelite.unit.to_string(),
+            }
+            .into()
+        }
         _ if kernel.modules_disabled => Cause::ModulesDisabled,
         State::Blacklisted => blacklisted(module),
         State::DisabledByInstall => match module.install_lines.first() {
-            Some(line) => Cause::DisabledByInstallLine {
+            Some(line) => Finding::DisabledByInstallLine {
                 at: line.at(),
                 command: line.command.clone(),
-            },
-            None => Cause::NotLoaded {
+            }
+            .into(),
+            None => Finding::NotLoaded {
                 nothing_loads_it: false,
-            },
+            }
+            .into(),
         },
-        _ => Cause::NotLoaded {
+        _ => Finding::NotLoaded {
             nothing_loads_it: kubelite.unit_exists
                 && !kubelite.runs_kmod_ready
                 && !kubelite.unit_files_unread,
-        },
+        }
+        .into(),
     }
 }
 
@@ -206,13 +203,13 @@ fn failing_command(facts: &Facts, report: &Report) -> Option<Failure> {
     let cause = kubelite.exec_start_pre.iter().find_map(|command| {
         let of_command = |r: &&Rejected| r.command == *command && !r.ignored;
         if let Some(unrunnable) = kubelite.unrunnable.iter().find(of_command) {
-            return Some(Cause::KubeliteCommandUnrunnable {
+            return Some(Finding::KubeliteCommandUnrunnable {
                 command: command.clone(),
                 reason: unrunnable.reason.clone(),
             });
         }
         if let Some(rejected) = kubelite.rejected.iter().find(of_command) {
-            return Some(Cause::KubeliteCommandRejected {
+            return Some(Finding::KubeliteCommandRejected {
                 command: command.clone(),
                 reason: rejected.reason.clone(),
             });
@@ -222,12 +219,12 @@ fn failing_command(facts: &Facts, report: &Report) -> Option<Failure> {
             .iter()
             .filter(|w| w.command == *command && !w.ignored)
             .find(|w| !is_present(&facts.root, &w.path) && !made_by(&w.path, &w.modules))
-            .map(|w| Cause::WaitForNeverAppears {
+            .map(|w| Finding::WaitForNeverAppears {
                 command: command.clone(),
                 path: w.path.display().to_string(),
             })
     })?;
-    Some(Failure::of_all(&names, cause))
+    Some(Failure::of_all(&names, cause.into()))
 }
 
 /// Whether loading `modules` creates `path`: one of their readiness paths,
@@ -246,11 +243,12 @@ fn loaded_not_ready(paths: &[PathState], facts: &Facts) -> Cause {
         .filter(|p| !p.present)
         .map(|p| p.path.display().to_string())
         .collect();
-    Cause::LoadedNotReady {
+    Finding::LoadedNotReady {
         missing: missing.join(", "),
         // What the wait past --timeout looks at (patience.rs).
         initialising: crate::readiness::initialising(&facts.root),
     }
+    .into()
 }
 
 fn blacklisted(module: &ModuleReport) -> Cause {
@@ -262,8 +260,9 @@ fn blacklisted(module: &ModuleReport) -> Cause {
     } else {
         location_list(&module.blacklisted_at)
     };
-    Cause::Blacklisted {
+    Finding::Blacklisted {
         at,
         resolved: by_alias.then(|| module.resolved.join(" ")),
     }
+    .into()
 }

@@ -1,6 +1,6 @@
 //! Why the modules will not be ready after the next reboot.
 
-use crate::cause::{Cause, Failure};
+use crate::cause::{Cause, Failure, Finding};
 use crate::system::normalize_module_name;
 
 use super::super::report::{NextBoot, NextState, Report};
@@ -24,23 +24,28 @@ fn next_boot_cause(next: &NextBoot, report: &Report) -> Option<Failure> {
     let names: Vec<String> = report.modules.iter().map(|m| m.name.clone()).collect();
     let Some(release) = next.kernel.release.clone() else {
         let why = next.kernel.guess.clone().unwrap_or_default();
-        return Some(Failure::of_all(&names, Cause::NextKernelUnknown { why }));
+        return Some(Failure::of_all(
+            &names,
+            Finding::NextKernelUnknown { why }.into(),
+        ));
     };
     for module in &next.modules {
         let cause = match module.state {
-            NextState::NoModuleDir => Cause::NextKernelWithoutModules {
+            NextState::NoModuleDir => Finding::NextKernelWithoutModules {
                 release: release.clone(),
-            },
+            }
+            .into(),
             NextState::NotFound => Cause::NotFound {
                 module_dir: next.module_dir.clone().unwrap_or_default(),
                 release: release.clone(),
             },
             NextState::DependencyMissing => {
                 let missing = module.missing_dependency.as_ref();
-                Cause::NextDependencyMissing {
+                Finding::NextDependencyMissing {
                     file: missing.map(|d| d.file.clone()).unwrap_or_default(),
                     release: release.clone(),
                 }
+                .into()
             }
             NextState::Unknown => Cause::LibkmodMissing {
                 error: report.libkmod.reason.clone().unwrap_or_default(),
@@ -54,12 +59,15 @@ fn next_boot_cause(next: &NextBoot, report: &Report) -> Option<Failure> {
                     .iter()
                     .find(|m| m.name == module.name)
                     .and_then(|m| m.install_lines.first());
-                Cause::DisabledByInstallLine {
+                Finding::DisabledByInstallLine {
                     at: line.map(|l| l.at()).unwrap_or_default(),
                     command: line.map(|l| l.command.clone()).unwrap_or_default(),
                 }
+                .into()
             }
-            NextState::Loadable if module.loaded_by.is_empty() => nothing_loads_at_boot(report),
+            NextState::Loadable if module.loaded_by.is_empty() => {
+                nothing_loads_at_boot(report).into()
+            }
             NextState::Loadable | NextState::Builtin => continue,
         };
         return Some(Failure::new(&module.name, cause));
@@ -69,24 +77,25 @@ fn next_boot_cause(next: &NextBoot, report: &Report) -> Option<Failure> {
             return Some(failure);
         }
     }
-    (next.kubelite_enabled == Some(false)).then(|| Failure::of_all(&names, Cause::KubeliteDisabled))
+    (next.kubelite_enabled == Some(false))
+        .then(|| Failure::of_all(&names, Finding::KubeliteDisabled.into()))
 }
 
 /// Why nothing will load a module at the next boot: our drop-in there but
 /// masked or reset by an override (whose removal is the fix), else nothing
 /// of ours at all. A mask counts even while systemd still runs our command:
 /// it was made after the last daemon-reload, and the boot reloads.
-fn nothing_loads_at_boot(report: &Report) -> Cause {
+fn nothing_loads_at_boot(report: &Report) -> Finding {
     let kubelite = &report.kubelite;
     if !kubelite.unit_exists {
-        return Cause::NothingLoadsAtBoot;
+        return Finding::NothingLoadsAtBoot;
     }
     match (&kubelite.masked_by, &kubelite.reset_by) {
-        (Some(file), _) => Cause::DropInMasked { file: file.clone() },
-        (_, Some(file)) => Cause::KubeliteOverrideReset {
+        (Some(file), _) => Finding::DropInMasked { file: file.clone() },
+        (_, Some(file)) => Finding::KubeliteOverrideReset {
             file: file.clone(),
             unit: kubelite.unit.to_string(),
         },
-        _ => Cause::NothingLoadsAtBoot,
+        _ => Finding::NothingLoadsAtBoot,
     }
 }
