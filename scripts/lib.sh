@@ -179,6 +179,29 @@ debian_mirror() {
     fi
 }
 
+# candidate_versions PACKAGE...: "PACKAGE VERSION", a line for each package
+# apt has a candidate of, from one apt-cache call (each call reads the
+# whole package cache).
+candidate_versions() {
+    apt-cache policy "$@" 2>/dev/null |
+        awk '/^[^ ].*:$/ { p = substr($0, 1, length($0) - 1) } /^ *Candidate:/ && $2 != "(none)" { print p, $2 }'
+}
+
+# candidates_of PACKAGE...: candidate_versions, after an apt-get update if
+# apt has no candidate of one of them; dies naming the first it lacks.
+candidates_of() {
+    local found p
+    found=$(candidate_versions "$@")
+    if [ "$(wc -l <<<"$found")" -lt $# ] || [ -z "$found" ]; then
+        apt_get update || die "apt-get update failed"
+        found=$(candidate_versions "$@")
+    fi
+    for p in "$@"; do
+        grep -q "^$p " <<<"$found" || die "apt knows no $p: add Debian's main to the apt sources"
+    done
+    echo "$found"
+}
+
 # Unpacks Debian packages (never installs them), all of one version, into a
 # cache directory outside the clone, and prints it: NAME is the cache's
 # subdirectory, PACKAGE... the packages (the first one's candidate version
@@ -186,15 +209,17 @@ debian_mirror() {
 # /var/cache/kmod-ready-tests, holds one directory per NAME and version;
 # later runs only print it. The files are under DIR/root.
 unpacked_debian_packages() {
-    local name=$1 first=$2 candidate dir p
+    local name=$1 candidate
     shift
-    version_of() { apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p'; }
-    candidate=$(version_of "$first")
-    if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
-        apt_get update || die "apt-get update failed"
-        candidate=$(version_of "$first")
-    fi
-    [ -n "$candidate" ] && [ "$candidate" != "(none)" ] || die "apt knows no $first: add Debian's main to the apt sources"
+    candidate=$(candidates_of "$1") || exit
+    unpacked_debian_packages_at "$name" "${candidate#* }" "$@"
+}
+
+# unpacked_debian_packages_at NAME VERSION PACKAGE...: the same, for a
+# version already known (see candidates_of).
+unpacked_debian_packages_at() {
+    local name=$1 candidate=$2 dir p
+    shift 2
     dir=${KMOD_READY_TEST_CACHE:-/var/cache/kmod-ready-tests}/$name/${candidate//[:+~]/_}
     if [ ! -f "$dir/unpacked" ]; then
         rm -rf "$dir.new" && mkdir -p "$dir.new"
