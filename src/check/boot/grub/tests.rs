@@ -1,3 +1,4 @@
+use super::menu::selector_steps;
 use super::*;
 
 const CONFIG: &str = r#"
