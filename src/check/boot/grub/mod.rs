@@ -17,7 +17,7 @@ use crate::system::Facts;
 
 use super::{bls, join_words, release_of_entry_image, NextKernel};
 
-use menu::{menu, select};
+use menu::{menu, select, Unselected};
 
 /// Where grub.cfg is, in the order they are tried: Debian and Ubuntu, then
 /// RHEL, Fedora and SUSE; then the EFI system partition's vendor
@@ -89,9 +89,20 @@ pub(super) fn next_kernel(facts: &Facts) -> Option<NextKernel> {
     }
     let menu = menu(&config);
     let mut source = format!("{}, entry {selector:?} ({from})", config_file.display());
-    let Some((entry, fell_back)) = select(&menu, &selector) else {
-        let why = format!("{} has no menu entry", config_file.display());
-        return Some(NextKernel::unknown(source, why));
+    let (entry, fell_back) = match select(&menu, &selector) {
+        Ok(chosen) => chosen,
+        Err(Unselected::NoEntry) => {
+            let why = format!("{} has no menu entry", config_file.display());
+            return Some(NextKernel::unknown(source, why));
+        }
+        Err(Unselected::MaybeId { step, title }) => {
+            let why = format!(
+                "{step:?} is the id of the entry {title:?} only if $menuentry_id_option is --id \
+                 there, and {} sets that variable where check cannot tell its value",
+                config_file.display()
+            );
+            return Some(NextKernel::unknown(source, why));
+        }
     };
     if fell_back {
         source.push_str(", which names no entry: GRUB boots the first of its menu");
