@@ -106,8 +106,13 @@ impl Failure {
 
     /// The line kmod-ready logs for this cause, if it logs one.
     pub fn detail(&self) -> Option<String> {
+        self.logged_line(self.describe().words.logged)
+    }
+
+    /// The line `logged` makes for these modules and this insertion.
+    fn logged_line(&self, logged: Logged) -> Option<String> {
         let names = self.names();
-        let (text, insertion) = match self.describe().words.logged {
+        let (text, insertion) = match logged {
             Logged::Never => return None,
             Logged::Whole(line) => return Some(line),
             Logged::WithoutInsertion(text) => (text, None),
@@ -136,13 +141,17 @@ impl Failure {
 
     /// The journal entry (or stderr line) of this failure.
     pub fn log(&self, release: &str, elapsed_usec: u64) {
-        let mut message = self.detail().unwrap_or_else(|| self.summary());
+        // One description serves the line and the entry.
+        let described = self.describe();
+        let entry = described.entry;
+        let mut message = self
+            .logged_line(described.words.logged)
+            .unwrap_or(described.words.summary);
         if let Some(note) = logging::dropped_note() {
             message.push_str(&format!(" ({note})"));
         }
         let module = self.modules.join(" ");
         let module = module.as_str();
-        let entry = self.describe().entry;
         let id = entry.message_id();
         match entry {
             Entry::LoadFailed => log::error!(
